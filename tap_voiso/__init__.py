@@ -1,0 +1,1 @@
+"""tap-voiso: a Singer tap for Voiso Call Detail Records."""

@@ -1,0 +1,304 @@
+"""The Voiso REST base stream: URL, auth, one page per request, errors and retries.
+
+Everything about talking to the API lives here; `streams.py` decides *what* to ask
+for (which window, which cursor) and never sees HTTP.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import time
+from collections.abc import Callable, Generator
+from dataclasses import dataclass
+from typing import Any
+
+import backoff
+import requests
+from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
+from singer_sdk.streams import RESTStream
+from singer_sdk.streams.rest import HTTPRequest, PageContext
+
+from tap_voiso import settings
+from tap_voiso.windows import Window
+
+# Longest wait between tries, and the most of a server's Retry-After we honour.
+MAX_BACKOFF_SECONDS = 60.0
+MAX_RETRY_AFTER_SECONDS = 600.0
+# Statuses worth retrying besides 5xx.
+RETRY_STATUSES = (408, 429)
+
+
+@dataclass(frozen=True)
+class PageToken:
+    """What one request asks for: a window, a cursor within it (None: its first page)."""
+
+    window: Window
+    cursor: str | None = None
+
+
+@dataclass
+class Page:
+    """One parsed response: its CDRs, `metadata.total` and `metadata.next_cursor`."""
+
+    records: list[dict[str, Any]]
+    total: int | None
+    next_cursor: str | None = None
+
+
+class BearerAuth(requests.auth.AuthBase):
+    """Sets `Authorization: Bearer <key>` and nothing else.
+
+    The SDK's authenticators re-encode the query string (turning `type[]` into
+    `type%5B%5D`); this one leaves the request exactly as built. Its repr never
+    shows the key, so it is safe in tracebacks and debug logs.
+    """
+
+    def __init__(self, api_key: str) -> None:
+        self._api_key = api_key
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = f"Bearer {self._api_key}"
+        return request
+
+    def __repr__(self) -> str:
+        return "BearerAuth(api_key=<redacted>)"
+
+
+def retry_after_seconds(response: requests.Response | None) -> float | None:
+    """The wait a 429/503 asks for, from `Retry-After` in seconds or as an HTTP date."""
+    if response is None:
+        return None
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        seconds = when.timestamp() - time.time()
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER_SECONDS)
+
+
+def api_error_text(response: requests.Response) -> str:
+    """The API's own words from an error body (`error` or `errors`), else a short excerpt."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        if isinstance(body.get("errors"), dict):
+            return "; ".join(
+                f"{name}: {', '.join(map(str, msgs)) if isinstance(msgs, list) else msgs}"
+                for name, msgs in body["errors"].items()
+            )
+        if body.get("error") is not None:
+            return str(body["error"])
+    text = response.text.strip().replace("\n", " ")
+    return text[:300] + ("..." if len(text) > 300 else "") if text else "(empty body)"
+
+
+class VoisoStream(RESTStream[PageToken]):
+    """Base stream for `GET /api/v4/reporting/cdrs`."""
+
+    path = "/api/v4/reporting/cdrs"
+    extra_retry_statuses = list(RETRY_STATUSES)
+
+    @property
+    def url_base(self) -> str:
+        """`api_url`, or `https://{cluster_id}.voiso.com`."""
+        return settings.base_url(self.config)
+
+    @property
+    def authenticator(self) -> BearerAuth:
+        """Bearer auth that keeps the query string as built."""
+        return BearerAuth(self.config["api_key"])
+
+    @property
+    def timeout(self) -> int:
+        """Seconds before a hung request is cut and retried (the SDK waits 300)."""
+        return self.config.get("request_timeout", settings.DEFAULT_REQUEST_TIMEOUT)
+
+    @property
+    def page_size(self) -> int:
+        """`limit` for every request."""
+        return int(self.config.get("page_size", settings.MAX_PAGE_SIZE))
+
+    def get_url_params(self, context: dict | None, next_page_token: PageToken | None) -> dict[str, Any]:  # noqa: ARG002
+        """Window bounds, the configured filters, `limit`, and the cursor if any.
+
+        Every page repeats the filters: the cursor is a keyset position that carries
+        none of them.
+        """
+        params: dict[str, Any] = {}
+        if next_page_token is not None:
+            params.update(next_page_token.window.params)
+        params.update(settings.filter_params(self.config))
+        params["limit"] = self.page_size
+        if next_page_token is not None and next_page_token.cursor is not None:
+            params["cursor"] = next_page_token.cursor
+        return params
+
+    def get_http_request(self, *, page: PageContext) -> HTTPRequest:
+        """Keep brackets and colons literal, as in the API reference's examples."""
+        request = super().get_http_request(page=page)
+        request.safe_query_chars = "[]:"
+        return request
+
+    def prepare_page_request(self, token: PageToken) -> requests.PreparedRequest:
+        """The exact request for one page (no I/O: tests assert on it directly)."""
+        http_request = self.get_http_request(page=PageContext(stream_context=None, next_page_token=token))
+        return self.build_prepared_request(
+            method=http_request.method,
+            url=http_request.url,
+            params=http_request.encode_params(),
+            headers=http_request.headers,
+        )
+
+    def fetch_page(self, token: PageToken) -> Page:
+        """Request and parse one page, retrying transient failures with backoff."""
+        prepared = self.prepare_page_request(token)
+        fetch: Callable[[requests.PreparedRequest], Page] = self.request_decorator(self._send_and_parse)
+        return fetch(prepared)
+
+    def _send_and_parse(self, prepared: requests.PreparedRequest) -> Page:
+        response = self.requests_session.send(prepared, timeout=self.timeout)
+        self.validate_response(response)
+        return self.parse_page(response)
+
+    def parse_page(self, response: requests.Response) -> Page:
+        """Parse the body once; a 200 that is not a CDR list is retried like a 5xx.
+
+        Proxies and load balancers answer 200 with HTML, and connections cut
+        mid-body leave truncated JSON: neither may pass as an empty page.
+        """
+        try:
+            body = json.loads(response.content)
+        except ValueError as exc:
+            kind = response.headers.get("Content-Type", "unknown content type")
+            msg = f"HTTP {response.status_code} but the body is not JSON ({kind}): {exc}"
+            raise RetriableAPIError(msg, response) from None
+        problem = _shape_problem(body)
+        if problem:
+            msg = f"HTTP {response.status_code} but the body is not a CDR list: {problem}"
+            raise RetriableAPIError(msg, response)
+        metadata = body["metadata"]
+        total = metadata.get("total")
+        return Page(
+            records=body["cdrs"],
+            total=total if isinstance(total, int) else None,
+            next_cursor=metadata.get("next_cursor") or None,
+        )
+
+    def validate_response(self, response: requests.Response) -> None:
+        """Turn error statuses into messages that say what to fix, never with the key."""
+        status = response.status_code
+        if status < 400:
+            return
+        said = api_error_text(response)
+        prefix = f"HTTP {status} {response.reason or ''}".rstrip()
+        if status in RETRY_STATUSES or status >= 500:
+            raise RetriableAPIError(f"{prefix} from the Voiso API: {said}", response)
+        if status == 401:
+            msg = (
+                f"{prefix}: Voiso refused the API key, or {self.url_base} is not your cluster. "
+                "Check the `api_key` setting, and `cluster_id` (or `api_url`). "
+                f"The API said: {said}"
+            )
+        elif status == 403:
+            msg = (
+                f"{prefix}: the API key is valid but may not read CDRs here. Give the key the "
+                f"`reporting.cdrs.read` scope in Voiso. The API said: {said}"
+            )
+        elif status == 422:
+            msg = (
+                f"{prefix}: the API rejected a filter value. Its field errors: {said}. "
+                "Check the matching setting (types, subtypes, dispositions, start_date, ...)."
+            )
+        else:
+            msg = f"{prefix} from the Voiso API: {said}"
+        raise FatalAPIError(msg)
+
+    # -- retries -------------------------------------------------------------------
+
+    def request_decorator(self, func: Callable) -> Callable:
+        """Retry transient failures: exponential backoff, `Retry-After` when the server sends it."""
+        return backoff.on_exception(
+            self.backoff_wait_generator,
+            (
+                RetriableAPIError,
+                requests.exceptions.Timeout,
+                requests.exceptions.ConnectionError,
+                requests.exceptions.ChunkedEncodingError,
+                requests.exceptions.ContentDecodingError,
+                ConnectionResetError,
+            ),
+            max_tries=self.backoff_max_tries,
+            on_backoff=self.backoff_handler,
+            on_giveup=self._giveup_handler,
+            jitter=None,
+            logger=None,
+        )(func)
+
+    def backoff_wait_generator(self) -> Generator[float, Any, None]:  # type: ignore[override]
+        """Waits of 1, 2, 4, ... up to 60 s (plus jitter), or what `Retry-After` asks."""
+        exception = yield  # type: ignore[misc]
+        attempt = 0
+        while True:
+            response = getattr(exception, "response", None)
+            asked = retry_after_seconds(response)
+            if asked is None:
+                wait = min(MAX_BACKOFF_SECONDS, 2.0**attempt)
+                wait = backoff.random_jitter(wait) if wait < MAX_BACKOFF_SECONDS else wait
+            else:
+                wait = asked
+            attempt += 1
+            exception = yield wait
+
+    def backoff_max_tries(self) -> int:
+        """Tries per request, from the `max_tries` setting."""
+        return int(self.config.get("max_tries", settings.DEFAULT_MAX_TRIES))
+
+    def backoff_handler(self, details: Any) -> None:  # noqa: ANN401
+        """One WARNING per retry: what failed, which try, how long until the next."""
+        self.logger.warning(
+            "Retrying in %.1f s (try %d of %d failed): %s",
+            details.get("wait") or 0.0,
+            details.get("tries", 0),
+            self.backoff_max_tries(),
+            _describe(details.get("exception")),
+        )
+
+    def _giveup_handler(self, details: Any) -> None:  # noqa: ANN401
+        self.logger.error(
+            "Giving up after %d tries: %s", details.get("tries", 0), _describe(details.get("exception"))
+        )
+
+
+def _describe(exc: BaseException | None) -> str:
+    """One line about a failure, free of headers (and so of the API key)."""
+    if exc is None:
+        return "unknown error"
+    if isinstance(exc, requests.exceptions.Timeout):
+        return f"no response within the timeout ({type(exc).__name__})"
+    if isinstance(exc, (requests.exceptions.ConnectionError, ConnectionResetError)):
+        return f"connection failed or dropped ({type(exc).__name__})"
+    return str(exc) or type(exc).__name__
+
+
+def _shape_problem(body: Any) -> str | None:  # noqa: ANN401
+    """What is wrong with a 200 body, or None when it has the documented shape."""
+    if not isinstance(body, dict):
+        return f"expected a JSON object, got {type(body).__name__}"
+    if not isinstance(body.get("cdrs"), list):
+        return "`cdrs` is missing or null" if body.get("cdrs") is None else "`cdrs` is not a list"
+    if not isinstance(body.get("metadata"), dict):
+        return "`metadata` is missing"
+    cursor = body["metadata"].get("next_cursor")
+    if cursor is not None and not isinstance(cursor, str):
+        return "`metadata.next_cursor` is not a string"
+    return None
+

@@ -1,0 +1,212 @@
+"""The tap's settings: their JSON schema, the checks a schema cannot express, and
+how they become the API's base URL and filter parameters.
+
+Everything a user can get wrong is caught here, before the first request, with a
+message that names the setting and what it expects: a backfill that dies an hour in
+because of a typo in `end_date` costs far more than a strict start.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from typing import Any
+from urllib.parse import urlsplit
+
+from singer_sdk import typing as th
+
+MAX_PAGE_SIZE = 1000
+DEFAULT_LOOKBACK_MINUTES = 1440
+DEFAULT_WINDOW_RECORDS = 20000
+DEFAULT_MAX_TRIES = 8
+DEFAULT_REQUEST_TIMEOUT = 60
+
+# Setting name -> the API's array parameter (sent as repeated `name[]=value`).
+ARRAY_FILTERS = {
+    "types": "type",
+    "subtypes": "subtype",
+    "dispositions": "disposition",
+    "account_ids": "account_id",
+}
+# Settings sent as-is under the same name.
+SINGLE_FILTERS = (
+    "user_id",
+    "team_id",
+    "queue_id",
+    "campaign_id",
+    "from_phone_number",
+    "to_phone_number",
+    "from_phone_number_like",
+    "to_phone_number_like",
+    "tag",
+)
+CLUSTER_ID_PATTERN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
+
+CONFIG_SCHEMA = th.PropertiesList(
+    th.Property(
+        "api_key",
+        th.StringType,
+        required=True,
+        secret=True,
+        title="API key",
+        description="Contact center API key with the `reporting.cdrs.read` scope.",
+    ),
+    th.Property(
+        "cluster_id",
+        th.StringType,
+        title="Cluster ID",
+        description="Your Voiso cluster: the API is reached at `https://{cluster_id}.voiso.com`. "
+        "One of `cluster_id` or `api_url` is required.",
+    ),
+    th.Property(
+        "api_url",
+        th.StringType,
+        title="API base URL",
+        description="Full base URL instead of `cluster_id` (a proxy, or the local simulator), "
+        "e.g. `http://127.0.0.1:8765`. Takes precedence over `cluster_id`.",
+    ),
+    th.Property(
+        "start_date",
+        th.DateTimeType,
+        title="Start date",
+        description="Earliest `started_at` to sync (ISO 8601). Absent: the whole history.",
+    ),
+    th.Property(
+        "end_date",
+        th.DateTimeType,
+        title="End date",
+        description="Exclusive upper bound on `started_at` (ISO 8601). Absent: the run's start time.",
+    ),
+    th.Property(
+        "page_size",
+        th.IntegerType(minimum=1, maximum=MAX_PAGE_SIZE),
+        default=MAX_PAGE_SIZE,
+        title="Page size",
+        description="CDRs per request, 1 to 1000. The API's maximum means the fewest requests.",
+    ),
+    th.Property(
+        "lookback_minutes",
+        th.IntegerType(minimum=0),
+        default=DEFAULT_LOOKBACK_MINUTES,
+        title="Lookback (minutes)",
+        description="Each incremental run re-reads this much time before the bookmark, to catch "
+        "CDRs that became visible late (a CDR appears only once it ends).",
+    ),
+    th.Property(
+        "window_records",
+        th.IntegerType(minimum=MAX_PAGE_SIZE),
+        default=DEFAULT_WINDOW_RECORDS,
+        title="Records per window",
+        description="Largest number of CDRs read in one time window; a STATE checkpoint follows "
+        "each window, so this bounds what an interrupted run re-reads.",
+    ),
+    th.Property(
+        "max_tries",
+        th.IntegerType(minimum=1, maximum=50),
+        default=DEFAULT_MAX_TRIES,
+        title="Maximum tries",
+        description="Attempts per request before a 429, 5xx, timeout or dropped connection "
+        "stops the run (exponential backoff, honouring `Retry-After`).",
+    ),
+    th.Property(
+        "request_timeout",
+        th.NumberType(minimum=1, maximum=600),
+        default=DEFAULT_REQUEST_TIMEOUT,
+        title="Request timeout (seconds)",
+        description="Seconds to wait for a response before retrying the request.",
+    ),
+    *(
+        th.Property(
+            setting,
+            th.ArrayType(th.StringType),
+            title=f"Filter: {param}",
+            description=f"Only CDRs whose `{param}` is one of these values (sent as `{param}[]`).",
+        )
+        for setting, param in ARRAY_FILTERS.items()
+    ),
+    *(
+        th.Property(
+            name,
+            th.StringType,
+            title=f"Filter: {name}",
+            description=f"Only CDRs matching this `{name}`"
+            + (" (partial match)." if name.endswith("_like") else "."),
+        )
+        for name in SINGLE_FILTERS
+    ),
+).to_dict()
+
+
+def parse_datetime(value: str) -> datetime:
+    """Parse ISO 8601 (a date alone means midnight; no offset means UTC).
+
+    Raises:
+        ValueError: when `value` is not ISO 8601.
+    """
+    text = value.strip()
+    if text[-1:] in ("Z", "z"):
+        text = text[:-1] + "+00:00"
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def check_settings(config: Mapping[str, Any]) -> list[str]:
+    """Errors a JSON schema cannot express; each names the setting and what it expects."""
+    errors: list[str] = []
+    api_url, cluster_id = config.get("api_url"), config.get("cluster_id")
+    if not api_url and not cluster_id:
+        errors.append(
+            "Set `cluster_id` (your cluster, as in https://{cluster_id}.voiso.com) "
+            "or `api_url` (a full base URL): one of them is required."
+        )
+    if api_url:
+        parts = urlsplit(str(api_url))
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            errors.append(f"`api_url` must be an http(s) URL such as https://acme.voiso.com, not {api_url!r}.")
+    if cluster_id and not api_url and not CLUSTER_ID_PATTERN.match(str(cluster_id)):
+        errors.append(
+            f"`cluster_id` must be a host name label (letters, digits, hyphens), such as 'acme', "
+            f"not {cluster_id!r}."
+        )
+    dates: dict[str, datetime] = {}
+    for name in ("start_date", "end_date"):
+        value = config.get(name)
+        if value is None:
+            continue
+        try:
+            dates[name] = parse_datetime(str(value))
+        except (ValueError, IndexError):
+            errors.append(f"`{name}` must be an ISO 8601 date time such as 2024-01-31T00:00:00Z, not {value!r}.")
+    if "start_date" in dates and "end_date" in dates and dates["end_date"] <= dates["start_date"]:
+        errors.append("`end_date` must be later than `start_date`.")
+    for setting in ARRAY_FILTERS:
+        value = config.get(setting)
+        if value is not None and (
+            not isinstance(value, list) or not all(isinstance(v, str) and v for v in value)
+        ):
+            errors.append(f'`{setting}` must be a list of non-empty strings, such as ["call", "sms"].')
+    for name in SINGLE_FILTERS:
+        value = config.get(name)
+        if value is not None and (not isinstance(value, str) or not value):
+            errors.append(f"`{name}` must be a non-empty string.")
+    return errors
+
+
+def base_url(config: Mapping[str, Any]) -> str:
+    """The API root: `api_url` when given, else the customer's cluster host."""
+    if config.get("api_url"):
+        return str(config["api_url"]).rstrip("/")
+    return f"https://{config['cluster_id']}.voiso.com"
+
+
+def filter_params(config: Mapping[str, Any]) -> dict[str, str | list[str]]:
+    """The filter query parameters every page of every window repeats."""
+    params: dict[str, str | list[str]] = {}
+    for setting, param in ARRAY_FILTERS.items():
+        if config.get(setting):
+            params[f"{param}[]"] = list(config[setting])
+    for name in SINGLE_FILTERS:
+        if config.get(name):
+            params[name] = str(config[name])
+    return params

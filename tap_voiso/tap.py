@@ -1,0 +1,32 @@
+"""TapVoiso: the settings it accepts and the streams it offers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from singer_sdk import Stream, Tap
+from singer_sdk.exceptions import ConfigValidationError
+
+from tap_voiso import settings
+from tap_voiso.streams import CdrsStream
+
+
+class TapVoiso(Tap):
+    """Singer tap for Voiso Call Detail Records."""
+
+    name = "tap-voiso"
+    config_jsonschema = settings.CONFIG_SCHEMA
+
+    def __init__(self, *args: Any, validate_config: bool = True, **kwargs: Any) -> None:  # noqa: ANN401
+        """Validate settings beyond their JSON schema before any stream runs."""
+        super().__init__(*args, validate_config=validate_config, **kwargs)
+        if validate_config:
+            errors = settings.check_settings(self.config)
+            if errors:
+                raise ConfigValidationError(
+                    "Config validation failed", errors=errors, schema=self.config_jsonschema
+                )
+
+    def discover_streams(self) -> list[Stream]:
+        """The streams this tap offers."""
+        return [CdrsStream(self)]

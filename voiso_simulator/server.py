@@ -1,0 +1,597 @@
+"""A loopback HTTP server that behaves like Voiso's CDR reporting endpoint.
+
+Written from `shared/reference/voiso-cdrs-api.md`: Bearer auth (401/403), `limit`
+1..1000, `offset` within the first 10000 records only, opaque keyset cursors with the
+documented invalid-cursor fallback to offset, every filter (bracketed arrays, date
+comparisons), `metadata.total`, and 422 bodies shaped like the API's. Where the
+reference is silent (sort order, the last page's cursor, empty pages), a switch picks
+the behaviour so the tap can be tested against each possibility.
+
+Fault switches (latency, 429 with or without `Retry-After`, 5xx, dropped connections,
+hangs, malformed 200s, cursor loops) live in `SimConfig`; tests flip them on a running
+server through `Simulator.configure` or `POST /_sim/config`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import random
+import threading
+import time
+from collections import deque
+from dataclasses import asdict, dataclass, field, fields
+from email.utils import formatdate
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from voiso_simulator.data import TYPES, Dataset, DatasetSpec, parse_iso
+
+API_PATH = "/api/v4/reporting/cdrs"
+MAX_LIMIT = 1000
+OFFSET_CAP = 10000
+DEFAULT_KEY = "sim-secret-key"
+FORBIDDEN_KEY = "sim-key-without-reporting-scope"
+COMPARATORS = ("gte", "gt", "lte", "lt")
+FAULT_KINDS = ("500", "502", "503", "drop", "html", "truncated", "no_cdrs", "null_cdrs", "no_metadata")
+ARRAY_FILTERS = {"type": "type", "subtype": "subtype", "disposition": "disposition", "account_id": "account_id"}
+SINGLE_FILTERS = (
+    "user_id",
+    "team_id",
+    "queue_id",
+    "campaign_id",
+    "from_phone_number",
+    "to_phone_number",
+    "from_phone_number_like",
+    "to_phone_number_like",
+    "tag",
+)
+PAGING_PARAMS = {"limit", "offset", "cursor"}
+
+
+@dataclass
+class SimConfig:
+    """Behaviour switches; every field can be changed while the server runs."""
+
+    api_key: str = DEFAULT_KEY
+    forbidden_key: str = FORBIDDEN_KEY
+    latency_ms: float = 0.0
+    # Record order, which the reference leaves open: asc, desc or shuffle.
+    order: str = "asc"
+    # The last page's cursor, also left open: null, absent, or present (then an
+    # extra request returns an empty page with a null cursor).
+    last_page: str = "null"
+    # Every Nth page of a query comes back empty but with a cursor to go on.
+    empty_page_every: int = 0
+    # repeat: every cursor request answers with the same cursor (A, A).
+    # cycle: the second cursor request answers with the first cursor (A, B, A).
+    # backwards: every cursor request answers with a fresh cursor one step back.
+    cursor_fault: str = "none"
+    fault_rate: float = 0.0
+    fault_mix: list[str] = field(default_factory=lambda: ["500", "502", "503", "drop", "html"])
+    fault_seed: int = 1
+    # Statuses or fault kinds served, in order, to the next requests ("429", "500", "drop", ...).
+    fail_next: list[str] = field(default_factory=list)
+    rate_limit_per_second: int = 0
+    retry_after: str = "seconds"  # seconds, date or none
+    retry_after_seconds: int = 1
+    hang_rate: float = 0.0
+    hang_seconds: float = 30.0
+    # Visibility clock (epoch ms): a CDR is served once its ended_at has passed.
+    clock_ms: int | None = None
+
+
+class ApiError(Exception):
+    """An error response the simulated API sends, with its status and JSON body."""
+
+    def __init__(self, status: int, body: dict[str, Any]) -> None:
+        super().__init__(status, body)
+        self.status = status
+        self.body = body
+
+
+@dataclass
+class Query:
+    """A parsed request: filters, paging, and the key its cursor history is kept under."""
+
+    started: dict[str, int]
+    ended: dict[str, int]
+    arrays: dict[str, set[str]]
+    singles: dict[str, str]
+    limit: int
+    offset: str
+    cursor: str | None
+    key: tuple[Any, ...]
+
+
+def encode_cursor(started_ms: int, record_id: str, nonce: int | None = None) -> str:
+    """A keyset cursor like Voiso's: base64 of `[epoch-millis, id]`."""
+    position: list[Any] = [started_ms, record_id] if nonce is None else [started_ms, record_id, nonce]
+    return base64.b64encode(json.dumps(position, separators=(",", ":")).encode()).decode()
+
+
+def decode_cursor(cursor: str) -> tuple[int, str] | None:
+    """The `(started_ms, id)` a cursor points at, or None when it is not ours."""
+    try:
+        position = json.loads(base64.b64decode(cursor, validate=True))
+        started, record_id = position[0], position[1]
+    except (binascii.Error, ValueError, TypeError, IndexError, KeyError):
+        return None
+    if not isinstance(started, int) or not isinstance(record_id, str):
+        return None
+    return started, record_id
+
+
+class Simulator:
+    """The data set, the switches, and the request log behind one server."""
+
+    def __init__(self, spec: DatasetSpec | None = None, config: SimConfig | None = None) -> None:
+        self.dataset = Dataset(spec or DatasetSpec())
+        self.config = config or SimConfig()
+        self.lock = threading.Lock()
+        self.requests: list[str] = []  # path and raw query of every API request
+        self.statuses: list[int] = []
+        self._rng = random.Random(self.config.fault_seed)
+        self._recent: deque[float] = deque()
+        self._cursor_history: dict[tuple[Any, ...], list[str]] = {}
+        self._page_counts: dict[tuple[Any, ...], int] = {}
+        self._totals: dict[tuple[Any, ...], int] = {}
+        self._shuffled: dict[tuple[int, int], list[int]] = {}
+
+    # -- control -------------------------------------------------------------------
+
+    def configure(self, **changes: Any) -> None:
+        """Change switches on the running server (unknown names are refused)."""
+        known = {f.name for f in fields(SimConfig)}
+        unknown = set(changes) - known
+        if unknown:
+            msg = f"unknown simulator settings: {sorted(unknown)}"
+            raise ValueError(msg)
+        with self.lock:
+            for name, value in changes.items():
+                setattr(self.config, name, value)
+            if "fault_seed" in changes:
+                self._rng = random.Random(self.config.fault_seed)
+            self._totals.clear()
+
+    def reset_log(self) -> None:
+        """Forget logged requests and per-query paging history."""
+        with self.lock:
+            self.requests.clear()
+            self.statuses.clear()
+            self._cursor_history.clear()
+            self._page_counts.clear()
+
+    def visible_records(self) -> list[dict[str, Any]]:
+        """Every CDR the API would serve now, as the API serves it, in start order."""
+        out = []
+        for pos in range(len(self.dataset)):
+            if self._visible(pos):
+                out.append(json.loads(self.dataset.record_json(pos)))
+        return out
+
+    # -- request handling ----------------------------------------------------------
+
+    def fault_for_request(self) -> str | None:
+        """The fault (status or kind) this request suffers, if any."""
+        cfg = self.config
+        with self.lock:
+            if cfg.fail_next:
+                return cfg.fail_next.pop(0)
+            if cfg.rate_limit_per_second:
+                now = time.monotonic()
+                while self._recent and now - self._recent[0] > 1.0:
+                    self._recent.popleft()
+                if len(self._recent) >= cfg.rate_limit_per_second:
+                    return "429"
+                self._recent.append(now)
+            if cfg.fault_rate and self._rng.random() < cfg.fault_rate:
+                return self._rng.choice(cfg.fault_mix)
+            if cfg.hang_rate and self._rng.random() < cfg.hang_rate:
+                return "hang"
+        return None
+
+    def authorize(self, header: str | None) -> None:
+        """Raise the API's 401 or 403 for a missing, wrong or unscoped key."""
+        token = (header or "").removeprefix("Bearer ").strip() if header and header.startswith("Bearer ") else None
+        if token == self.config.forbidden_key:
+            raise ApiError(403, {"error": "Forbidden: the API key lacks the reporting.cdrs.read scope"})
+        if token != self.config.api_key:
+            raise ApiError(401, {"error": "Unauthorized"})
+
+    def parse(self, raw_query: str) -> Query:
+        """Validate and parse query parameters the way the API does (422 on bad values)."""
+        errors: dict[str, list[str]] = {}
+        started: dict[str, int] = {}
+        ended: dict[str, int] = {}
+        arrays: dict[str, set[str]] = {}
+        singles: dict[str, str] = {}
+        paging: dict[str, str] = {}
+        for name, value in parse_qsl(raw_query, keep_blank_values=True):
+            base, _, rest = name.partition("[")
+            op = rest.rstrip("]")
+            if base in ("started_at", "ended_at") and op in COMPARATORS:
+                try:
+                    (started if base == "started_at" else ended)[op] = parse_iso(value)
+                except ValueError:
+                    errors.setdefault(name, []).append("must be an ISO 8601 date time")
+            elif base in ARRAY_FILTERS and not op:
+                arrays.setdefault(base, set()).add(value)
+            elif name in SINGLE_FILTERS:
+                singles[name] = value
+            elif name in PAGING_PARAMS:
+                paging[name] = value
+            else:
+                errors.setdefault(name, []).append("is not a permitted parameter")
+        for value in arrays.get("type", ()):
+            if value not in TYPES:
+                errors.setdefault("type", []).append(f"'{value}' is not included in the list")
+        limit = self._int_param(paging.get("limit", "100"), "limit", 1, MAX_LIMIT, errors)
+        offset_text = paging.get("offset", "0")
+        if errors:
+            raise ApiError(422, {"errors": errors})
+        key = (
+            tuple(sorted(started.items())),
+            tuple(sorted(ended.items())),
+            tuple(sorted((k, tuple(sorted(v))) for k, v in arrays.items())),
+            tuple(sorted(singles.items())),
+        )
+        return Query(started, ended, arrays, singles, limit, offset_text, paging.get("cursor"), key)
+
+    @staticmethod
+    def _int_param(text: str, name: str, low: int, high: int, errors: dict[str, list[str]]) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            errors.setdefault(name, []).append("must be an integer")
+            return low
+        if not low <= value <= high:
+            errors.setdefault(name, []).append(f"must be between {low} and {high}")
+        return value
+
+    def _visible(self, pos: int) -> bool:
+        clock = self.config.clock_ms
+        return clock is None or self.dataset.ended[pos] <= clock
+
+    def _matches(self, pos: int, query: Query) -> bool:
+        ds = self.dataset
+        if not self._visible(pos):
+            return False
+        started = ds.started[pos]
+        if ("gt" in query.started and started <= query.started["gt"]) or (
+            "lte" in query.started and started > query.started["lte"]
+        ):
+            return False
+        ended = ds.ended[pos]
+        for op, bound in query.ended.items():
+            if not _compare(ended, op, bound):
+                return False
+        types = query.arrays.get("type")
+        if types is not None and ds.types[pos] not in types:
+            return False
+        if len(query.arrays) == (1 if types is not None else 0) and not query.singles:
+            return True
+        return _record_matches(ds.record(pos), query)
+
+    def _ordering(self, lo: int, hi: int) -> list[int] | range:
+        order = self.config.order
+        if order == "desc":
+            return range(hi - 1, lo - 1, -1)
+        if order == "shuffle":
+            cached = self._shuffled.get((lo, hi))
+            if cached is None:
+                cached = list(range(lo, hi))
+                random.Random(lo * 7919 + hi).shuffle(cached)
+                self._shuffled[(lo, hi)] = cached
+            return cached
+        return range(lo, hi)
+
+    def _resume_index(self, ordering: list[int] | range, lo: int, hi: int, cursor: str) -> int | None:
+        """Where in `ordering` a cursor resumes, or None for an invalid cursor."""
+        decoded = decode_cursor(cursor)
+        if decoded is None:
+            return None
+        pos = self.dataset.position.get(decoded[1])
+        if pos is None or self.dataset.started[pos] != decoded[0]:
+            return None
+        order = self.config.order
+        if order == "asc":
+            return max(0, pos + 1 - lo)
+        if order == "desc":
+            return max(0, hi - pos)
+        try:
+            return list(ordering).index(pos) + 1
+        except ValueError:
+            return None
+
+    def page(self, query: Query) -> dict[str, Any]:
+        """One page of the response body (records still as JSON bytes)."""
+        ds = self.dataset
+        lo, hi = ds.span_for(
+            _lower_bound(query.started),
+            _upper_bound(query.started),
+        )
+        ordering = self._ordering(lo, hi)
+        start = self._resume_index(ordering, lo, hi, query.cursor) if query.cursor else None
+        capped = start is None
+        if start is None:
+            try:
+                offset = int(query.offset)
+            except ValueError:
+                offset = -1
+            if not 0 <= offset <= OFFSET_CAP:
+                raise ApiError(400, {"error": f"Invalid offset: must be between 0 and {OFFSET_CAP}"})
+        with self.lock:
+            total_key = (*query.key, self.config.clock_ms, lo, hi)
+            total = self._totals.get(total_key)
+            page_no = self._page_counts.get(query.key, 0) + 1
+            self._page_counts[query.key] = page_no
+        if total is None:
+            total = sum(1 for pos in range(lo, hi) if self._matches(pos, query))
+            with self.lock:
+                self._totals[total_key] = total
+        cfg = self.config
+        if cfg.empty_page_every and page_no % cfg.empty_page_every == 0 and query.cursor:
+            decoded = decode_cursor(query.cursor)
+            if decoded:
+                return {"cdrs": [], "total": total, "next_cursor": encode_cursor(*decoded, nonce=page_no)}
+        picked: list[int] = []
+        more = False
+        skip = 0 if not capped else offset
+        index = 0 if start is None else start
+        reachable = len(ordering) if not capped else OFFSET_CAP
+        seen_matches = 0
+        while index < len(ordering):
+            pos = ordering[index]
+            index += 1
+            if not self._matches(pos, query):
+                continue
+            seen_matches += 1
+            if capped and seen_matches > reachable:
+                break
+            if skip:
+                skip -= 1
+                continue
+            if len(picked) == query.limit:
+                more = True
+                break
+            picked.append(pos)
+        next_cursor: str | None = None
+        if picked and (more or cfg.last_page == "present"):
+            last = picked[-1]
+            next_cursor = encode_cursor(ds.started[last], ds.ids[last])
+        next_cursor = self._cursor_fault(query, picked, next_cursor)
+        body: dict[str, Any] = {"cdrs": [ds.record_json(p) for p in picked], "total": total}
+        if next_cursor is not None or cfg.last_page != "absent":
+            body["next_cursor"] = next_cursor
+        return body
+
+    def _cursor_fault(self, query: Query, picked: list[int], next_cursor: str | None) -> str | None:
+        fault = self.config.cursor_fault
+        if fault == "none" or not query.cursor:
+            if next_cursor and fault == "cycle":
+                with self.lock:
+                    self._cursor_history.setdefault(query.key, []).append(next_cursor)
+            return next_cursor
+        if fault == "repeat":
+            return query.cursor
+        if fault == "cycle":
+            with self.lock:
+                history = self._cursor_history.setdefault(query.key, [])
+                if len(history) >= 2:
+                    return history[0]
+                if next_cursor:
+                    history.append(next_cursor)
+            return next_cursor
+        if fault == "backwards" and picked:
+            ds = self.dataset
+            first = picked[0]
+            with self.lock:
+                nonce = len(self.requests)
+            return encode_cursor(ds.started[first], ds.ids[first], nonce=nonce)
+        return next_cursor
+
+
+def _compare(value: int, op: str, bound: int) -> bool:
+    return {
+        "gte": value >= bound,
+        "gt": value > bound,
+        "lte": value <= bound,
+        "lt": value < bound,
+    }[op]
+
+
+def _lower_bound(started: dict[str, int]) -> int | None:
+    if "gte" in started:
+        return started["gte"] if "gt" not in started else max(started["gte"], started["gt"] + 1)
+    return None if "gt" not in started else started["gt"] + 1
+
+
+def _upper_bound(started: dict[str, int]) -> int | None:
+    if "lt" in started:
+        return started["lt"] if "lte" not in started else min(started["lt"], started["lte"] + 1)
+    return None if "lte" not in started else started["lte"] + 1
+
+
+def _record_matches(record: dict[str, Any], query: Query) -> bool:
+    data = record["data"] or {}
+    hidden = record["_hidden"]
+    checks = {
+        "subtype": record["subtype"],
+        "disposition": record["disposition"],
+        "account_id": hidden["account_id"],
+    }
+    for name, values in query.arrays.items():
+        if name in checks and checks[name] not in values:
+            return False
+    parties = {
+        "from": (record["from"] or {}).get("phone_number") or "",
+        "to": (record["to"] or {}).get("phone_number") or "",
+    }
+    for name, value in query.singles.items():
+        if name == "user_id":
+            ok = (record["user"] or {}).get("id") == value
+        elif name == "team_id":
+            ok = hidden["team_id"] == value
+        elif name in ("queue_id", "campaign_id"):
+            related = data.get(name.removesuffix("_id")) or {}
+            ok = str(related.get("id")) == value
+        elif name == "tag":
+            ok = value in record["tags"]
+        elif name.endswith("_like"):
+            ok = value in parties[name.split("_")[0]]
+        else:
+            ok = parties[name.split("_")[0]] == value
+        if not ok:
+            return False
+    return True
+
+
+class Handler(BaseHTTPRequestHandler):
+    """One request; the simulator is reached through `self.server.simulator`."""
+
+    protocol_version = "HTTP/1.1"
+    server: SimServer
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        """Stay quiet: tests read the simulator's own request log instead."""
+
+    def _send(self, status: int, body: bytes, content_type: str = "application/json", headers: dict[str, str] | None = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _send_json(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
+        self._send(status, json.dumps(payload).encode(), headers=headers)
+
+    def do_POST(self) -> None:
+        """Admin endpoints: `/_sim/config` (JSON of SimConfig fields) and `/_sim/reset`."""
+        sim = self.server.simulator
+        length = int(self.headers.get("Content-Length") or 0)
+        payload = json.loads(self.rfile.read(length) or b"{}")
+        path = urlsplit(self.path).path
+        try:
+            if path == "/_sim/config":
+                sim.configure(**payload)
+            elif path == "/_sim/reset":
+                sim.reset_log()
+            else:
+                self._send_json(404, {"error": "Not Found"})
+                return
+        except (ValueError, TypeError) as exc:
+            self._send_json(400, {"error": str(exc)})
+            return
+        self._send_json(200, {"config": asdict(sim.config)})
+
+    def do_GET(self) -> None:
+        """The CDR endpoint, plus `/_sim/stats` for scripts outside the test process."""
+        sim = self.server.simulator
+        parts = urlsplit(self.path)
+        if parts.path == "/_sim/stats":
+            with sim.lock:
+                self._send_json(200, {"requests": len(sim.requests), "statuses": sim.statuses[-1000:], "records": len(sim.dataset)})
+            return
+        if parts.path != API_PATH:
+            self._send_json(404, {"error": "Not Found"})
+            return
+        with sim.lock:
+            sim.requests.append(self.path)
+        status = self._serve(sim, parts.query)
+        with sim.lock:
+            sim.statuses.append(status)
+
+    def _serve(self, sim: Simulator, raw_query: str) -> int:
+        cfg = sim.config
+        if cfg.latency_ms:
+            time.sleep(cfg.latency_ms / 1000)
+        fault = sim.fault_for_request()
+        if fault is not None and fault != "hang":
+            return self._fault(fault)
+        if fault == "hang":
+            time.sleep(cfg.hang_seconds)
+        try:
+            sim.authorize(self.headers.get("Authorization"))
+            query = sim.parse(raw_query)
+            page = sim.page(query)
+        except ApiError as exc:
+            self._send_json(exc.status, exc.body)
+            return exc.status
+        metadata: dict[str, Any] = {"total": page["total"]}
+        if "next_cursor" in page:
+            metadata["next_cursor"] = page["next_cursor"]
+        body = b'{"cdrs":[' + b",".join(page["cdrs"]) + b'],"metadata":' + json.dumps(metadata).encode() + b"}"
+        self._send(200, body)
+        return 200
+
+    def _fault(self, fault: str) -> int:
+        cfg = self.server.simulator.config
+        if fault == "429":
+            headers = {}
+            if cfg.retry_after == "seconds":
+                headers["Retry-After"] = str(cfg.retry_after_seconds)
+            elif cfg.retry_after == "date":
+                headers["Retry-After"] = formatdate(time.time() + cfg.retry_after_seconds, usegmt=True)
+            self._send_json(429, {"error": "Too Many Requests"}, headers=headers)
+            return 429
+        if fault == "drop":
+            # Promise a full body, send half of it, then drop the connection.
+            body = b'{"cdrs":[{"id":"' + b"x" * 200
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body) * 2))
+            self.end_headers()
+            self.wfile.write(body)
+            self.wfile.flush()
+            self.close_connection = True
+            return -1
+        if fault == "html":
+            self._send(200, b"<html><body><h1>502 Bad Gateway</h1>proxy error</body></html>", "text/html")
+            return 200
+        if fault == "truncated":
+            self._send(200, b'{"cdrs":[{"id":"3f18')
+            return 200
+        if fault == "no_cdrs":
+            self._send_json(200, {"metadata": {"total": 1, "next_cursor": None}})
+            return 200
+        if fault == "null_cdrs":
+            self._send_json(200, {"cdrs": None, "metadata": {"total": 1, "next_cursor": None}})
+            return 200
+        if fault == "no_metadata":
+            self._send_json(200, {"cdrs": []})
+            return 200
+        status = int(fault)
+        if status == 502:
+            self._send(502, b"<html><body>502 Bad Gateway</body></html>", "text/html")
+        else:
+            self._send_json(status, {"error": f"simulated {status}"})
+        return status
+
+
+class SimServer(ThreadingHTTPServer):
+    """A threading HTTP server that carries its `Simulator`."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], simulator: Simulator) -> None:
+        super().__init__(address, Handler)
+        self.simulator = simulator
+
+    @property
+    def url(self) -> str:
+        """The base URL to give the tap as `api_url`."""
+        host, port = self.server_address[:2]
+        return f"http://{host}:{port}"
+
+
+def start(simulator: Simulator, host: str = "127.0.0.1", port: int = 0) -> SimServer:
+    """Serve `simulator` on a background thread; `server.shutdown()` stops it."""
+    server = SimServer((host, port), simulator)
+    threading.Thread(target=server.serve_forever, name="voiso-simulator", daemon=True).start()
+    return server
