@@ -8,25 +8,40 @@ from __future__ import annotations
 
 import email.utils
 import json
+import random
 import time
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import backoff
 import requests
-from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
+from singer_sdk.exceptions import RetriableAPIError
 from singer_sdk.streams import RESTStream
-from singer_sdk.streams.rest import HTTPRequest, PageContext
+from singer_sdk.streams.rest import PageContext
 
 from tap_voiso import settings
+from tap_voiso.errors import RetriesExhaustedError, VoisoAPIError
 from tap_voiso.windows import Window
 
-# Longest wait between tries, and the most of a server's Retry-After we honour.
+# First wait between tries (doubling each time), the longest such wait, and the
+# most of a server's Retry-After we honour.
+BACKOFF_BASE_SECONDS = 1.0
 MAX_BACKOFF_SECONDS = 60.0
 MAX_RETRY_AFTER_SECONDS = 600.0
 # Statuses worth retrying besides 5xx.
 RETRY_STATUSES = (408, 429)
+
+
+# Failures worth another try: the next attempt may well succeed.
+TRANSIENT_ERRORS = (
+    RetriableAPIError,
+    requests.exceptions.Timeout,
+    requests.exceptions.ConnectionError,
+    requests.exceptions.ChunkedEncodingError,
+    requests.exceptions.ContentDecodingError,
+    ConnectionResetError,
+)
 
 
 @dataclass(frozen=True)
@@ -58,6 +73,7 @@ class BearerAuth(requests.auth.AuthBase):
         self._api_key = api_key
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        """Add the header to an outgoing request."""
         request.headers["Authorization"] = f"Bearer {self._api_key}"
         return request
 
@@ -105,7 +121,7 @@ class VoisoStream(RESTStream[PageToken]):
     """Base stream for `GET /api/v4/reporting/cdrs`."""
 
     path = "/api/v4/reporting/cdrs"
-    extra_retry_statuses = list(RETRY_STATUSES)
+    extra_retry_statuses = list(RETRY_STATUSES)  # noqa: RUF012 (the SDK declares it so)
 
     @property
     def url_base(self) -> str:
@@ -127,7 +143,9 @@ class VoisoStream(RESTStream[PageToken]):
         """`limit` for every request."""
         return int(self.config.get("page_size", settings.MAX_PAGE_SIZE))
 
-    def get_url_params(self, context: dict | None, next_page_token: PageToken | None) -> dict[str, Any]:  # noqa: ARG002
+    def get_url_params(
+        self, context: Mapping[str, Any] | None, next_page_token: PageToken | None
+    ) -> dict[str, Any]:
         """Window bounds, the configured filters, `limit`, and the cursor if any.
 
         Every page repeats the filters: the cursor is a keyset position that carries
@@ -142,15 +160,15 @@ class VoisoStream(RESTStream[PageToken]):
             params["cursor"] = next_page_token.cursor
         return params
 
-    def get_http_request(self, *, page: PageContext) -> HTTPRequest:
-        """Keep brackets and colons literal, as in the API reference's examples."""
-        request = super().get_http_request(page=page)
-        request.safe_query_chars = "[]:"
-        return request
-
     def prepare_page_request(self, token: PageToken) -> requests.PreparedRequest:
-        """The exact request for one page (no I/O: tests assert on it directly)."""
-        http_request = self.get_http_request(page=PageContext(stream_context=None, next_page_token=token))
+        """The exact request for one page (no I/O: tests assert on it directly).
+
+        Brackets go out percent-encoded (`type%5B%5D=call`): urllib3 encodes them
+        whatever the caller builds, and servers decode both forms alike.
+        """
+        http_request = self.get_http_request(
+            page=PageContext(stream_context=None, next_page_token=token)
+        )
         return self.build_prepared_request(
             method=http_request.method,
             url=http_request.url,
@@ -161,8 +179,18 @@ class VoisoStream(RESTStream[PageToken]):
     def fetch_page(self, token: PageToken) -> Page:
         """Request and parse one page, retrying transient failures with backoff."""
         prepared = self.prepare_page_request(token)
-        fetch: Callable[[requests.PreparedRequest], Page] = self.request_decorator(self._send_and_parse)
-        return fetch(prepared)
+        fetch: Callable[[requests.PreparedRequest], Page] = self.request_decorator(
+            self._send_and_parse
+        )
+        try:
+            return fetch(prepared)
+        except TRANSIENT_ERRORS as exc:
+            msg = (
+                f"Gave up after {self.backoff_max_tries()} tries (the `max_tries` setting) reading "
+                f"started_at in {token.window}: {_describe(exc)}. The bookmark stays at the last "
+                "completed window; the next run resumes from there."
+            )
+            raise RetriesExhaustedError(msg) from exc
 
     def _send_and_parse(self, prepared: requests.PreparedRequest) -> Page:
         response = self.requests_session.send(prepared, timeout=self.timeout)
@@ -220,7 +248,7 @@ class VoisoStream(RESTStream[PageToken]):
             )
         else:
             msg = f"{prefix} from the Voiso API: {said}"
-        raise FatalAPIError(msg)
+        raise VoisoAPIError(msg)
 
     # -- retries -------------------------------------------------------------------
 
@@ -228,31 +256,24 @@ class VoisoStream(RESTStream[PageToken]):
         """Retry transient failures: exponential backoff, `Retry-After` when the server sends it."""
         return backoff.on_exception(
             self.backoff_wait_generator,
-            (
-                RetriableAPIError,
-                requests.exceptions.Timeout,
-                requests.exceptions.ConnectionError,
-                requests.exceptions.ChunkedEncodingError,
-                requests.exceptions.ContentDecodingError,
-                ConnectionResetError,
-            ),
+            TRANSIENT_ERRORS,
             max_tries=self.backoff_max_tries,
             on_backoff=self.backoff_handler,
-            on_giveup=self._giveup_handler,
             jitter=None,
             logger=None,
         )(func)
 
     def backoff_wait_generator(self) -> Generator[float, Any, None]:  # type: ignore[override]
-        """Waits of 1, 2, 4, ... up to 60 s (plus jitter), or what `Retry-After` asks."""
+        """Waits of 1, 2, 4, ... up to 60 s (plus up to 25% jitter), or what `Retry-After` asks."""
         exception = yield  # type: ignore[misc]
         attempt = 0
         while True:
             response = getattr(exception, "response", None)
             asked = retry_after_seconds(response)
             if asked is None:
-                wait = min(MAX_BACKOFF_SECONDS, 2.0**attempt)
-                wait = backoff.random_jitter(wait) if wait < MAX_BACKOFF_SECONDS else wait
+                # Up to a quarter more, at random, so parallel runs do not retry in step.
+                wait = min(MAX_BACKOFF_SECONDS, BACKOFF_BASE_SECONDS * 2.0**attempt)
+                wait *= 1 + random.random() / 4  # noqa: S311
             else:
                 wait = asked
             attempt += 1
@@ -262,7 +283,7 @@ class VoisoStream(RESTStream[PageToken]):
         """Tries per request, from the `max_tries` setting."""
         return int(self.config.get("max_tries", settings.DEFAULT_MAX_TRIES))
 
-    def backoff_handler(self, details: Any) -> None:  # noqa: ANN401
+    def backoff_handler(self, details: Any) -> None:
         """One WARNING per retry: what failed, which try, how long until the next."""
         self.logger.warning(
             "Retrying in %.1f s (try %d of %d failed): %s",
@@ -270,11 +291,6 @@ class VoisoStream(RESTStream[PageToken]):
             details.get("tries", 0),
             self.backoff_max_tries(),
             _describe(details.get("exception")),
-        )
-
-    def _giveup_handler(self, details: Any) -> None:  # noqa: ANN401
-        self.logger.error(
-            "Giving up after %d tries: %s", details.get("tries", 0), _describe(details.get("exception"))
         )
 
 
@@ -289,7 +305,7 @@ def _describe(exc: BaseException | None) -> str:
     return str(exc) or type(exc).__name__
 
 
-def _shape_problem(body: Any) -> str | None:  # noqa: ANN401
+def _shape_problem(body: Any) -> str | None:
     """What is wrong with a 200 body, or None when it has the documented shape."""
     if not isinstance(body, dict):
         return f"expected a JSON object, got {type(body).__name__}"
@@ -301,4 +317,3 @@ def _shape_problem(body: Any) -> str | None:  # noqa: ANN401
     if cursor is not None and not isinstance(cursor, str):
         return "`metadata.next_cursor` is not a string"
     return None
-

@@ -66,7 +66,10 @@ SLA_MEASURE = _obj(th.Property("value", th.NumberType), th.Property("status", th
 
 # Durations in seconds; calls report all six, conversations overall/queue/talk.
 DURATIONS = _obj(
-    *(th.Property(name, th.NumberType) for name in ("overall", "dialing", "ivr", "queue", "talk", "hold"))
+    *(
+        th.Property(name, th.NumberType)
+        for name in ("overall", "dialing", "ivr", "queue", "talk", "hold")
+    )
 )
 
 # `data` fields by CDR type. A field shared by types has one shape everywhere.

@@ -1,5 +1,6 @@
-"""The tap's settings: their JSON schema, the checks a schema cannot express, and
-how they become the API's base URL and filter parameters.
+"""The tap's settings: their JSON schema, and the checks a schema cannot express.
+
+Also how settings become the API's base URL and filter parameters.
 
 Everything a user can get wrong is caught here, before the first request, with a
 message that names the setting and what it expects: a backfill that dies an hour in
@@ -76,7 +77,8 @@ CONFIG_SCHEMA = th.PropertiesList(
         "end_date",
         th.DateTimeType,
         title="End date",
-        description="Exclusive upper bound on `started_at` (ISO 8601). Absent: the run's start time.",
+        description="Exclusive upper bound on `started_at` (ISO 8601). "
+        "Absent: the run's start time.",
     ),
     th.Property(
         "page_size",
@@ -143,6 +145,7 @@ def parse_datetime(value: str) -> datetime:
 
     Raises:
         ValueError: when `value` is not ISO 8601.
+
     """
     text = value.strip()
     if text[-1:] in ("Z", "z"):
@@ -163,7 +166,9 @@ def check_settings(config: Mapping[str, Any]) -> list[str]:
     if api_url:
         parts = urlsplit(str(api_url))
         if parts.scheme not in ("http", "https") or not parts.netloc:
-            errors.append(f"`api_url` must be an http(s) URL such as https://acme.voiso.com, not {api_url!r}.")
+            errors.append(
+                f"`api_url` must be an http(s) URL such as https://acme.voiso.com, not {api_url!r}."
+            )
     if cluster_id and not api_url and not CLUSTER_ID_PATTERN.match(str(cluster_id)):
         errors.append(
             f"`cluster_id` must be a host name label (letters, digits, hyphens), such as 'acme', "
@@ -177,7 +182,10 @@ def check_settings(config: Mapping[str, Any]) -> list[str]:
         try:
             dates[name] = parse_datetime(str(value))
         except (ValueError, IndexError):
-            errors.append(f"`{name}` must be an ISO 8601 date time such as 2024-01-31T00:00:00Z, not {value!r}.")
+            errors.append(
+                f"`{name}` must be an ISO 8601 date time such as 2024-01-31T00:00:00Z, "
+                f"not {value!r}."
+            )
     if "start_date" in dates and "end_date" in dates and dates["end_date"] <= dates["start_date"]:
         errors.append("`end_date` must be later than `start_date`.")
     for setting in ARRAY_FILTERS:
@@ -185,7 +193,9 @@ def check_settings(config: Mapping[str, Any]) -> list[str]:
         if value is not None and (
             not isinstance(value, list) or not all(isinstance(v, str) and v for v in value)
         ):
-            errors.append(f'`{setting}` must be a list of non-empty strings, such as ["call", "sms"].')
+            errors.append(
+                f'`{setting}` must be a list of non-empty strings, such as ["call", "sms"].'
+            )
     for name in SINGLE_FILTERS:
         value = config.get(name)
         if value is not None and (not isinstance(value, str) or not value):

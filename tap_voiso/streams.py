@@ -8,20 +8,17 @@ The data path, in order: `sync_range` (settings and bookmark -> one range),
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Generator, Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from singer_sdk.helpers._typing import TypeConformanceLevel
+from singer_sdk.helpers.conform import TypeConformanceLevel
 
 from tap_voiso import settings
 from tap_voiso.client import Page, PageToken, VoisoStream
+from tap_voiso.errors import CursorLoopError
 from tap_voiso.schemas import cdr_schema
 from tap_voiso.windows import EARLIEST, Window, iso_ms, to_ms
-
-
-class CursorLoopError(RuntimeError):
-    """The API handed back a cursor it had already given for the same query."""
 
 
 class CdrsStream(VoisoStream):
@@ -48,7 +45,9 @@ class CdrsStream(VoisoStream):
         earlier. The lookback re-reads CDRs that became visible late: a CDR is listed
         only once it ends, and conversations stay open for hours or days.
         """
-        end: datetime = self.get_replication_key_signpost(None)
+        # The signpost is the run's start time, frozen when the sync began.
+        end = self.get_replication_key_signpost(None)
+        assert isinstance(end, datetime)  # noqa: S101 (a timestamp key always has one)
         if self.config.get("end_date"):
             end = min(end, settings.parse_datetime(self.config["end_date"]))
         starting = self.get_starting_timestamp(None)
@@ -60,7 +59,7 @@ class CdrsStream(VoisoStream):
             start = max(start, settings.parse_datetime(self.config["start_date"]))
         return Window(to_ms(start), max(to_ms(start), to_ms(end)))
 
-    def get_records(self, context: dict | None) -> Iterator[dict[str, Any]]:  # noqa: ARG002
+    def get_records(self, context: Mapping[str, Any] | None) -> Iterable[dict[str, Any]]:
         """Read the range in windows, checkpointing after each one."""
         full = self.sync_range()
         self.logger.info("Reading CDRs with started_at in %s", full)
@@ -70,14 +69,16 @@ class CdrsStream(VoisoStream):
             first = self.fetch_page(PageToken(window))
             if first.total is not None and first.total > self.window_records and window.splittable:
                 parts = window.split(first.total, self.window_records)
-                self.logger.info("%s holds %d CDRs: reading it as %d windows", window, first.total, len(parts))
+                self.logger.info(
+                    "%s holds %d CDRs: reading it as %d windows", window, first.total, len(parts)
+                )
                 pending.extendleft(reversed(parts))
                 continue
             count = yield from self._read_window(window, first)
             self.logger.info("%s done: %d CDRs", window, count)
             self._checkpoint(window)
 
-    def _read_window(self, window: Window, page: Page) -> Iterator[dict[str, Any]]:
+    def _read_window(self, window: Window, page: Page) -> Generator[dict[str, Any], None, int]:
         """Follow `next_cursor` from the window's first page to its end.
 
         Paging ends on a missing cursor, or on a page that brings the count to
@@ -114,7 +115,9 @@ class CdrsStream(VoisoStream):
         self.state_manager.is_flushed = False
         self._write_state_message()
 
-    def _increment_stream_state(self, latest_record: dict, *, context: dict | None = None) -> None:
+    def _increment_stream_state(
+        self, latest_record: dict, *, context: Mapping[str, Any] | None = None
+    ) -> None:
         """Windows, not records, move this stream's bookmark (see `_checkpoint`).
 
         The SDK's per-record bookkeeping would either trust the API's order (which

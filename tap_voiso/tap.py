@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from singer_sdk import Stream, Tap
 from singer_sdk.exceptions import ConfigValidationError
 
 from tap_voiso import settings
+from tap_voiso.errors import VoisoError
 from tap_voiso.streams import CdrsStream
 
 
@@ -17,7 +19,7 @@ class TapVoiso(Tap):
     name = "tap-voiso"
     config_jsonschema = settings.CONFIG_SCHEMA
 
-    def __init__(self, *args: Any, validate_config: bool = True, **kwargs: Any) -> None:  # noqa: ANN401
+    def __init__(self, *args: Any, validate_config: bool = True, **kwargs: Any) -> None:
         """Validate settings beyond their JSON schema before any stream runs."""
         super().__init__(*args, validate_config=validate_config, **kwargs)
         if validate_config:
@@ -26,6 +28,16 @@ class TapVoiso(Tap):
                 raise ConfigValidationError(
                     "Config validation failed", errors=errors, schema=self.config_jsonschema
                 )
+
+    @classmethod
+    def invoke(cls, *args: Any, **kwargs: Any) -> None:
+        """Run the CLI; a stop with a known cause is one ERROR line and exit code 1."""
+        try:
+            super().invoke(*args, **kwargs)
+        except VoisoError as exc:
+            cls.logger.error("%s", exc)  # noqa: TRY400 (the traceback goes to DEBUG)
+            cls.logger.debug("Traceback of the error above", exc_info=True)
+            sys.exit(1)
 
     def discover_streams(self) -> list[Stream]:
         """The streams this tap offers."""

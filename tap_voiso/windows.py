@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from itertools import pairwise
 
 # Where a range starts when neither `start_date` nor a bookmark says: before Voiso
 # existed. Splitting by `metadata.total` finds where data begins in a few requests.
@@ -62,7 +63,7 @@ class Window:
         span = self.end_ms - self.start_ms
         parts = min(parts, span)
         edges = [self.start_ms + (span * i) // parts for i in range(parts + 1)]
-        return [Window(a, b) for a, b in zip(edges, edges[1:]) if b > a]
+        return [Window(a, b) for a, b in pairwise(edges) if b > a]
 
     def __str__(self) -> str:
         return f"[{iso_ms(self.start_ms)}, {iso_ms(self.end_ms)})"

@@ -1,6 +1,22 @@
 """A local, Voiso-compatible CDR API for tests, demos and benchmarks (never shipped)."""
 
 from voiso_simulator.data import Dataset, DatasetSpec
-from voiso_simulator.server import DEFAULT_KEY, FORBIDDEN_KEY, SimConfig, Simulator, SimServer, start
+from voiso_simulator.server import (
+    DEFAULT_KEY,
+    FORBIDDEN_KEY,
+    SimConfig,
+    SimServer,
+    Simulator,
+    start,
+)
 
-__all__ = ["DEFAULT_KEY", "FORBIDDEN_KEY", "Dataset", "DatasetSpec", "SimConfig", "SimServer", "Simulator", "start"]
+__all__ = [
+    "DEFAULT_KEY",
+    "FORBIDDEN_KEY",
+    "Dataset",
+    "DatasetSpec",
+    "SimConfig",
+    "SimServer",
+    "Simulator",
+    "start",
+]

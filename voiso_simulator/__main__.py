@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import signal
 import sys
 import threading
@@ -14,21 +15,48 @@ from voiso_simulator.server import DEFAULT_KEY, SimConfig, Simulator, start
 def main(argv: list[str] | None = None) -> int:
     """Parse arguments, build the data set, and serve it until SIGINT or SIGTERM."""
     parser = argparse.ArgumentParser(prog="python -m voiso_simulator", description=__doc__)
-    parser.add_argument("--host", default="127.0.0.1", help="loopback address to bind (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8765, help="port (default 8765; 0 picks a free one)")
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="loopback address to bind (default 127.0.0.1)"
+    )
+    parser.add_argument(
+        "--port", type=int, default=8765, help="port (default 8765; 0 picks a free one)"
+    )
     parser.add_argument("--records", type=int, default=5000, help="number of CDRs (default 5000)")
     parser.add_argument("--seed", type=int, default=7, help="data set seed (default 7)")
-    parser.add_argument("--start", default=DEFAULT_START, help=f"first started_at (default {DEFAULT_START})")
-    parser.add_argument("--span-days", type=float, default=30.0, help="days the CDRs spread over (default 30)")
-    parser.add_argument("--burst", type=int, default=1200, help="CDRs sharing one millisecond (default 1200)")
-    parser.add_argument("--api-key", default=DEFAULT_KEY, help=f"the accepted Bearer key (default {DEFAULT_KEY})")
+    parser.add_argument(
+        "--start", default=DEFAULT_START, help=f"first started_at (default {DEFAULT_START})"
+    )
+    parser.add_argument(
+        "--span-days", type=float, default=30.0, help="days the CDRs spread over (default 30)"
+    )
+    parser.add_argument(
+        "--burst", type=int, default=1200, help="CDRs sharing one millisecond (default 1200)"
+    )
+    parser.add_argument(
+        "--api-key", default=DEFAULT_KEY, help=f"the accepted Bearer key (default {DEFAULT_KEY})"
+    )
     parser.add_argument("--latency-ms", type=float, default=0.0, help="delay before every response")
-    parser.add_argument("--order", choices=["asc", "desc", "shuffle"], default="asc", help="record order")
-    parser.add_argument("--fault-rate", type=float, default=0.0, help="share of requests that fail (5xx, drops, HTML)")
-    parser.add_argument("--rate-limit", type=int, default=0, help="requests per second before 429 (0: none)")
+    parser.add_argument(
+        "--order", choices=["asc", "desc", "shuffle"], default="asc", help="record order"
+    )
+    parser.add_argument(
+        "--fault-rate",
+        type=float,
+        default=0.0,
+        help="share of requests that fail (5xx, drops, HTML)",
+    )
+    parser.add_argument(
+        "--rate-limit", type=int, default=0, help="requests per second before 429 (0: none)"
+    )
     args = parser.parse_args(argv)
 
-    spec = DatasetSpec(records=args.records, seed=args.seed, start=args.start, span_days=args.span_days, burst=min(args.burst, args.records))
+    spec = DatasetSpec(
+        records=args.records,
+        seed=args.seed,
+        start=args.start,
+        span_days=args.span_days,
+        burst=min(args.burst, args.records),
+    )
     config = SimConfig(
         api_key=args.api_key,
         latency_ms=args.latency_ms,
@@ -37,13 +65,14 @@ def main(argv: list[str] | None = None) -> int:
         rate_limit_per_second=args.rate_limit,
     )
     server = start(Simulator(spec, config), args.host, args.port)
-    print(f"voiso simulator: {args.records} CDRs at {server.url} (api key: {args.api_key})", flush=True)
+    print(
+        f"voiso simulator: {args.records} CDRs at {server.url} (api key: {args.api_key})",
+        flush=True,
+    )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         stop.wait()
-    except KeyboardInterrupt:
-        pass
     server.shutdown()
     return 0
 

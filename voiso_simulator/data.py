@@ -187,7 +187,10 @@ class Dataset:
 
 
 def _phone(rng: random.Random) -> dict[str, Any]:
-    return {"type": "phone_number", "phone_number": f"1{rng.randrange(200, 999)}{rng.randrange(10**7):07d}"}
+    return {
+        "type": "phone_number",
+        "phone_number": f"1{rng.randrange(200, 999)}{rng.randrange(10**7):07d}",
+    }
 
 
 def _channel_account(rng: random.Random, channel: str) -> dict[str, Any]:
@@ -210,7 +213,12 @@ def _channel_account(rng: random.Random, channel: str) -> dict[str, Any]:
 
 def _named(rng: random.Random, pairs: list[tuple[int, str]]) -> dict[str, Any]:
     ident, name = rng.choice(pairs)
-    return {"id": ident, "name": name, "name_snapshot": name if rng.random() > 0.5 else None, "deleted": False}
+    return {
+        "id": ident,
+        "name": name,
+        "name_snapshot": name if rng.random() > 0.5 else None,
+        "deleted": False,
+    }
 
 
 def _call_data(rng: random.Random, duration_ms: int) -> dict[str, Any]:
@@ -230,8 +238,12 @@ def _call_data(rng: random.Random, duration_ms: int) -> dict[str, Any]:
             "hold": 0 if rng.random() > 0.2 else round(rng.uniform(0, 60), 3),
         },
         "end_reason": rng.choice(END_REASONS),
-        "wrapup_code": {"code_snapshot": f"{rng.randrange(10000):04d}"} if rng.random() > 0.4 else None,
-        "summary": "The agent followed up on a previous inquiry." if answered and rng.random() > 0.5 else None,
+        "wrapup_code": {"code_snapshot": f"{rng.randrange(10000):04d}"}
+        if rng.random() > 0.4
+        else None,
+        "summary": "The agent followed up on a previous inquiry."
+        if answered and rng.random() > 0.5
+        else None,
         "conversation_score": round(rng.uniform(1, 5), 1) if answered else None,
         "mos": round(rng.uniform(3, 4.5), 2) if answered else None,
         "mos_tc": round(rng.uniform(3, 4.5), 2) if answered else None,
@@ -258,7 +270,9 @@ def _conversation_data(rng: random.Random, duration_ms: int) -> dict[str, Any]:
         if rng.random() > 0.3
         else None,
         "queue": _named(rng, QUEUES) if rng.random() > 0.3 else None,
-        "wrapup_code": {"code_snapshot": f"{rng.randrange(10000):04d}"} if rng.random() > 0.5 else None,
+        "wrapup_code": {"code_snapshot": f"{rng.randrange(10000):04d}"}
+        if rng.random() > 0.5
+        else None,
         "durations": {"overall": overall, "queue": queue, "talk": round(overall - queue, 1)},
         "service_level_agreements": {
             "first_response": _sla(rng),

@@ -35,8 +35,23 @@ OFFSET_CAP = 10000
 DEFAULT_KEY = "sim-secret-key"
 FORBIDDEN_KEY = "sim-key-without-reporting-scope"
 COMPARATORS = ("gte", "gt", "lte", "lt")
-FAULT_KINDS = ("500", "502", "503", "drop", "html", "truncated", "no_cdrs", "null_cdrs", "no_metadata")
-ARRAY_FILTERS = {"type": "type", "subtype": "subtype", "disposition": "disposition", "account_id": "account_id"}
+FAULT_KINDS = (
+    "500",
+    "502",
+    "503",
+    "drop",
+    "html",
+    "truncated",
+    "no_cdrs",
+    "null_cdrs",
+    "no_metadata",
+)
+ARRAY_FILTERS = {
+    "type": "type",
+    "subtype": "subtype",
+    "disposition": "disposition",
+    "account_id": "account_id",
+}
 SINGLE_FILTERS = (
     "user_id",
     "team_id",
@@ -81,6 +96,8 @@ class SimConfig:
     hang_seconds: float = 30.0
     # Visibility clock (epoch ms): a CDR is served once its ended_at has passed.
     clock_ms: int | None = None
+    # Schema drift: fields the reference does not list, and a fifth CDR type.
+    drift: bool = False
 
 
 class ApiError(Exception):
@@ -108,7 +125,9 @@ class Query:
 
 def encode_cursor(started_ms: int, record_id: str, nonce: int | None = None) -> str:
     """A keyset cursor like Voiso's: base64 of `[epoch-millis, id]`."""
-    position: list[Any] = [started_ms, record_id] if nonce is None else [started_ms, record_id, nonce]
+    position: list[Any] = (
+        [started_ms, record_id] if nonce is None else [started_ms, record_id, nonce]
+    )
     return base64.b64encode(json.dumps(position, separators=(",", ":")).encode()).decode()
 
 
@@ -166,11 +185,14 @@ class Simulator:
 
     def visible_records(self) -> list[dict[str, Any]]:
         """Every CDR the API would serve now, as the API serves it, in start order."""
-        out = []
-        for pos in range(len(self.dataset)):
-            if self._visible(pos):
-                out.append(json.loads(self.dataset.record_json(pos)))
-        return out
+        return [
+            json.loads(self._render(pos)) for pos in range(len(self.dataset)) if self._visible(pos)
+        ]
+
+    def _render(self, pos: int) -> bytes:
+        """A record's JSON as served, with schema drift applied when switched on."""
+        raw = self.dataset.record_json(pos)
+        return drift(raw, pos) if self.config.drift else raw
 
     # -- request handling ----------------------------------------------------------
 
@@ -195,9 +217,15 @@ class Simulator:
 
     def authorize(self, header: str | None) -> None:
         """Raise the API's 401 or 403 for a missing, wrong or unscoped key."""
-        token = (header or "").removeprefix("Bearer ").strip() if header and header.startswith("Bearer ") else None
+        token = (
+            (header or "").removeprefix("Bearer ").strip()
+            if header and header.startswith("Bearer ")
+            else None
+        )
         if token == self.config.forbidden_key:
-            raise ApiError(403, {"error": "Forbidden: the API key lacks the reporting.cdrs.read scope"})
+            raise ApiError(
+                403, {"error": "Forbidden: the API key lacks the reporting.cdrs.read scope"}
+            )
         if token != self.config.api_key:
             raise ApiError(401, {"error": "Unauthorized"})
 
@@ -288,7 +316,9 @@ class Simulator:
             return cached
         return range(lo, hi)
 
-    def _resume_index(self, ordering: list[int] | range, lo: int, hi: int, cursor: str) -> int | None:
+    def _resume_index(
+        self, ordering: list[int] | range, lo: int, hi: int, cursor: str
+    ) -> int | None:
         """Where in `ordering` a cursor resumes, or None for an invalid cursor."""
         decoded = decode_cursor(cursor)
         if decoded is None:
@@ -322,7 +352,9 @@ class Simulator:
             except ValueError:
                 offset = -1
             if not 0 <= offset <= OFFSET_CAP:
-                raise ApiError(400, {"error": f"Invalid offset: must be between 0 and {OFFSET_CAP}"})
+                raise ApiError(
+                    400, {"error": f"Invalid offset: must be between 0 and {OFFSET_CAP}"}
+                )
         with self.lock:
             total_key = (*query.key, self.config.clock_ms, lo, hi)
             total = self._totals.get(total_key)
@@ -336,7 +368,11 @@ class Simulator:
         if cfg.empty_page_every and page_no % cfg.empty_page_every == 0 and query.cursor:
             decoded = decode_cursor(query.cursor)
             if decoded:
-                return {"cdrs": [], "total": total, "next_cursor": encode_cursor(*decoded, nonce=page_no)}
+                return {
+                    "cdrs": [],
+                    "total": total,
+                    "next_cursor": encode_cursor(*decoded, nonce=page_no),
+                }
         picked: list[int] = []
         more = False
         skip = 0 if not capped else offset
@@ -363,7 +399,7 @@ class Simulator:
             last = picked[-1]
             next_cursor = encode_cursor(ds.started[last], ds.ids[last])
         next_cursor = self._cursor_fault(query, picked, next_cursor)
-        body: dict[str, Any] = {"cdrs": [ds.record_json(p) for p in picked], "total": total}
+        body: dict[str, Any] = {"cdrs": [self._render(p) for p in picked], "total": total}
         if next_cursor is not None or cfg.last_page != "absent":
             body["next_cursor"] = next_cursor
         return body
@@ -392,6 +428,24 @@ class Simulator:
                 nonce = len(self.requests)
             return encode_cursor(ds.started[first], ds.ids[first], nonce=nonce)
         return next_cursor
+
+
+def drift(raw: bytes, pos: int) -> bytes:
+    """Tomorrow's API: new fields at every level, and every 7th CDR of a new type."""
+    record = json.loads(raw)
+    record["sentiment"] = {"label": "positive", "score": 0.91}
+    record["data"]["ai_summary_version"] = 3
+    if record.get("user"):
+        record["user"]["role"] = "supervisor"
+    if pos % 7 == 3:
+        record["type"] = "voicemail"
+        record["subtype"] = "voicemail"
+        record["data"] = {
+            "mailbox": "support",
+            "transcript": "Please call me back.",
+            "length_s": 12.5,
+        }
+    return json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def _compare(value: int, op: str, bound: int) -> bool:
@@ -455,10 +509,16 @@ class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: SimServer
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         """Stay quiet: tests read the simulator's own request log instead."""
 
-    def _send(self, status: int, body: bytes, content_type: str = "application/json", headers: dict[str, str] | None = None) -> None:
+    def _send(
+        self,
+        status: int,
+        body: bytes,
+        content_type: str = "application/json",
+        headers: dict[str, str] | None = None,
+    ) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
@@ -495,7 +555,14 @@ class Handler(BaseHTTPRequestHandler):
         parts = urlsplit(self.path)
         if parts.path == "/_sim/stats":
             with sim.lock:
-                self._send_json(200, {"requests": len(sim.requests), "statuses": sim.statuses[-1000:], "records": len(sim.dataset)})
+                self._send_json(
+                    200,
+                    {
+                        "requests": len(sim.requests),
+                        "statuses": sim.statuses[-1000:],
+                        "records": len(sim.dataset),
+                    },
+                )
             return
         if parts.path != API_PATH:
             self._send_json(404, {"error": "Not Found"})
@@ -525,7 +592,13 @@ class Handler(BaseHTTPRequestHandler):
         metadata: dict[str, Any] = {"total": page["total"]}
         if "next_cursor" in page:
             metadata["next_cursor"] = page["next_cursor"]
-        body = b'{"cdrs":[' + b",".join(page["cdrs"]) + b'],"metadata":' + json.dumps(metadata).encode() + b"}"
+        body = (
+            b'{"cdrs":['
+            + b",".join(page["cdrs"])
+            + b'],"metadata":'
+            + json.dumps(metadata).encode()
+            + b"}"
+        )
         self._send(200, body)
         return 200
 
@@ -536,7 +609,9 @@ class Handler(BaseHTTPRequestHandler):
             if cfg.retry_after == "seconds":
                 headers["Retry-After"] = str(cfg.retry_after_seconds)
             elif cfg.retry_after == "date":
-                headers["Retry-After"] = formatdate(time.time() + cfg.retry_after_seconds, usegmt=True)
+                headers["Retry-After"] = formatdate(
+                    time.time() + cfg.retry_after_seconds, usegmt=True
+                )
             self._send_json(429, {"error": "Too Many Requests"}, headers=headers)
             return 429
         if fault == "drop":
@@ -551,7 +626,9 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return -1
         if fault == "html":
-            self._send(200, b"<html><body><h1>502 Bad Gateway</h1>proxy error</body></html>", "text/html")
+            self._send(
+                200, b"<html><body><h1>502 Bad Gateway</h1>proxy error</body></html>", "text/html"
+            )
             return 200
         if fault == "truncated":
             self._send(200, b'{"cdrs":[{"id":"3f18')

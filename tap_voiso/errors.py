@@ -1,0 +1,25 @@
+"""Errors that stop a run for a reason the operator can act on.
+
+Each message says what happened and what to do; the CLI prints it as one ERROR
+line (the traceback goes to DEBUG), because at 3 a.m. the message is what matters.
+"""
+
+from __future__ import annotations
+
+from singer_sdk.exceptions import FatalAPIError
+
+
+class VoisoError(Exception):
+    """A run stopped for a reason stated in its message."""
+
+
+class VoisoAPIError(VoisoError, FatalAPIError):
+    """The API refused the request (401, 403, 422, 400, ...): retrying cannot help."""
+
+
+class RetriesExhaustedError(VoisoError):
+    """A transient failure (429, 5xx, timeout, dropped connection) outlasted `max_tries`."""
+
+
+class CursorLoopError(VoisoError):
+    """The API handed back a cursor it had already given for the same query."""

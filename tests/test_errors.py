@@ -1,0 +1,163 @@
+"""Every error path: what stops a run (and says how to fix it), what is retried."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from email.utils import formatdate
+
+import pytest
+import requests
+
+from tap_voiso import client
+from tap_voiso.client import retry_after_seconds
+from tap_voiso.tap import TapVoiso
+from tests.conftest import run_cli, run_tap, tap_config
+
+SECRET = "sk-live-9f8e7d6c5b4a-DO-NOT-LOG"
+
+
+def test_401_names_the_key_and_cluster_settings(make_sim, tmp_path):
+    server = make_sim(records=50)
+    result = run_cli(tap_config(server, api_key="wrong-key"), tmp_path)
+    assert result.returncode == 1
+    assert "HTTP 401" in result.stderr
+    assert "`api_key`" in result.stderr
+    assert "`cluster_id`" in result.stderr
+    assert "`api_url`" in result.stderr
+    assert "Traceback" not in result.stderr.split("DEBUG")[0]
+
+
+def test_403_names_the_missing_scope(make_sim, tmp_path):
+    server = make_sim(records=50)
+    result = run_cli(tap_config(server, api_key=server.simulator.config.forbidden_key), tmp_path)
+    assert result.returncode == 1
+    assert "HTTP 403" in result.stderr
+    assert "reporting.cdrs.read" in result.stderr
+
+
+def test_422_shows_the_apis_own_field_errors(make_sim, tmp_path):
+    server = make_sim(records=50)
+    result = run_cli(tap_config(server, types=["call", "fax"]), tmp_path)
+    assert result.returncode == 1
+    assert "HTTP 422" in result.stderr
+    assert "type: 'fax' is not included in the list" in result.stderr
+
+
+def test_400_shows_the_apis_message(make_sim, tmp_path):
+    server = make_sim(records=50, fail_next=["400"])
+    result = run_cli(tap_config(server), tmp_path)
+    assert result.returncode == 1
+    assert "HTTP 400" in result.stderr
+    assert "simulated 400" in result.stderr
+    assert len(server.simulator.requests) == 1  # a 400 is not retried
+
+
+@pytest.mark.parametrize(
+    "faults",
+    [
+        ["500"],
+        ["502"],
+        ["503"],
+        ["drop"],
+        ["html"],
+        ["truncated"],
+        ["no_cdrs"],
+        ["null_cdrs"],
+        ["no_metadata"],
+        ["429", "429"],
+    ],
+)
+def test_transient_failures_are_retried_and_lose_nothing(make_sim, faults, caplog):
+    server = make_sim(records=600, burst=0, fail_next=list(faults), retry_after_seconds=0)
+    result = run_tap(tap_config(server, page_size=200))
+    ids = Counter(r["id"] for r in result.records)
+    assert len(ids) == 600
+    assert max(ids.values()) == 1
+    retries = [r for r in caplog.records if r.levelname == "WARNING" and "Retrying in" in r.message]
+    assert len(retries) == len(faults)
+
+
+def test_retry_after_in_seconds_is_honoured(make_sim, caplog):
+    server = make_sim(records=100, fail_next=["429"], retry_after="seconds", retry_after_seconds=1)
+    began = time.monotonic()
+    result = run_tap(tap_config(server))
+    assert time.monotonic() - began >= 1.0
+    assert len(result.records) == 100
+    assert any("Retrying in 1.0 s" in r.message and "HTTP 429" in r.message for r in caplog.records)
+
+
+def test_retry_after_as_an_http_date_is_honoured(make_sim):
+    server = make_sim(records=100, fail_next=["429"], retry_after="date", retry_after_seconds=2)
+    result = run_tap(tap_config(server))
+    assert len(result.records) == 100
+
+
+def fake_response(retry_after: str | None) -> requests.Response:
+    response = requests.Response()
+    response.status_code = 429
+    if retry_after is not None:
+        response.headers["Retry-After"] = retry_after
+    return response
+
+
+def test_retry_after_parsing():
+    assert retry_after_seconds(fake_response("7")) == 7.0
+    assert retry_after_seconds(fake_response(None)) is None
+    assert retry_after_seconds(fake_response("soon")) is None
+    in_ten = retry_after_seconds(fake_response(formatdate(time.time() + 10, usegmt=True)))
+    assert in_ten is not None
+    assert 8.0 <= in_ten <= 10.0
+    assert retry_after_seconds(fake_response(formatdate(time.time() - 60, usegmt=True))) == 0.0
+    assert retry_after_seconds(fake_response("99999")) == client.MAX_RETRY_AFTER_SECONDS
+
+
+def test_backoff_doubles_without_retry_after_and_obeys_it_when_present(make_sim, monkeypatch):
+    monkeypatch.setattr(client, "BACKOFF_BASE_SECONDS", 1.0)
+    stream = TapVoiso(config={"api_key": "k", "cluster_id": "acme"}).streams["cdrs"]
+    waits = stream.backoff_wait_generator()
+    next(waits)
+    no_header = client.RetriableAPIError("x", fake_response(None))
+    first, second, third = (waits.send(no_header) for _ in range(3))
+    assert 1.0 <= first <= 1.25
+    assert 2.0 <= second <= 2.5
+    assert 4.0 <= third <= 5.0
+    assert waits.send(client.RetriableAPIError("x", fake_response("3"))) == 3.0
+    assert waits.send(requests.exceptions.ConnectionError()) <= client.MAX_BACKOFF_SECONDS * 1.25
+
+
+def test_a_hung_request_is_cut_by_the_timeout_and_retried(make_sim):
+    server = make_sim(records=100, fail_next=["hang"], hang_seconds=3)
+    began = time.monotonic()
+    result = run_tap(tap_config(server, request_timeout=1))
+    assert len(result.records) == 100
+    assert time.monotonic() - began < 3
+
+
+def test_retries_exhausted_stop_the_run_with_the_status_and_the_setting(make_sim, tmp_path):
+    server = make_sim(records=50, fail_next=["503"] * 5, retry_after="none")
+    result = run_cli(tap_config(server, max_tries=3), tmp_path)
+    assert result.returncode == 1
+    assert "Gave up after 3 tries (the `max_tries` setting)" in result.stderr
+    assert "HTTP 503" in result.stderr
+    assert len(server.simulator.requests) == 3
+    assert result.stderr.count("Retrying in") == 2
+
+
+@pytest.mark.parametrize(
+    "scenario",
+    [
+        {"fail_next": ["429", "500", "drop", "html"]},
+        {"fail_next": ["401"]},
+        {"fail_next": ["422"]},
+        {"fail_next": ["503"] * 3},
+        {"cursor_fault": "repeat"},
+    ],
+)
+def test_the_api_key_never_appears_in_any_output(make_sim, tmp_path, scenario):
+    server = make_sim(records=300, api_key=SECRET, **scenario)
+    result = run_cli(tap_config(server, api_key=SECRET, page_size=100, max_tries=3), tmp_path)
+    assert "DEBUG" in result.stderr  # the most verbose logging was on
+    assert SECRET not in result.stdout
+    assert SECRET not in result.stderr
+    assert SECRET[:12] not in result.stderr

@@ -1,0 +1,67 @@
+"""Cursor paging edge cases, each against a simulator switched to that behaviour."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from tests.conftest import run_cli, run_tap, tap_config
+
+
+def assert_exactly_once(result, server):
+    ids = Counter(r["id"] for r in result.records)
+    assert [i for i, n in ids.items() if n > 1] == []
+    assert set(ids) == {r["id"] for r in server.simulator.visible_records()}
+
+
+@pytest.mark.parametrize("last_page", ["null", "absent", "present"])
+def test_last_page_cursor_null_absent_or_present(make_sim, last_page):
+    server = make_sim(records=1000, burst=0, last_page=last_page)
+    result = run_tap(tap_config(server, page_size=300))
+    assert_exactly_once(result, server)
+    assert len(server.simulator.requests) == 4  # 300, 300, 300, 100
+
+
+def test_full_last_page_with_a_cursor_ends_on_the_empty_page_after_it(make_sim):
+    server = make_sim(records=900, burst=0, last_page="present")
+    result = run_tap(tap_config(server, page_size=300))
+    assert_exactly_once(result, server)
+    statuses = server.simulator.statuses
+    assert len(statuses) == 4  # three full pages, then one empty page with a null cursor
+
+
+def test_empty_page_that_still_carries_a_cursor_is_followed(make_sim):
+    server = make_sim(records=1000, burst=0, empty_page_every=2)
+    result = run_tap(tap_config(server, page_size=100))
+    assert_exactly_once(result, server)
+    assert len(server.simulator.requests) > 10  # the empty pages were requested and passed
+
+
+def test_many_records_in_one_millisecond_across_page_boundaries(make_sim):
+    server = make_sim(records=1200, burst=450)
+    burst = Counter(r["started_at"] for r in server.simulator.visible_records()).most_common(1)[0]
+    assert burst[1] == 450
+    result = run_tap(tap_config(server, page_size=100))
+    assert_exactly_once(result, server)
+
+
+@pytest.mark.parametrize("order", ["asc", "desc", "shuffle"])
+def test_any_record_order(make_sim, order):
+    server = make_sim(records=1500, burst=300, order=order)
+    result = run_tap(tap_config(server, page_size=200, window_records=1000))
+    assert_exactly_once(result, server)
+
+
+@pytest.mark.parametrize("fault", ["repeat", "cycle"])
+def test_cursor_loop_stops_with_an_error_naming_the_cursor(make_sim, tmp_path, fault):
+    server = make_sim(records=1000, burst=0, cursor_fault=fault)
+    result = run_cli(tap_config(server, page_size=100), tmp_path, timeout=60)
+    assert result.returncode != 0
+    assert "Cursor loop" in result.stderr
+    looped = server.simulator.requests[-1].split("cursor=")[1]
+    assert looped[:20] in result.stderr
+    assert len(server.simulator.requests) <= 4
+    # Nothing past the last completed window: no bookmark moved in this single-window run.
+    states = [line for line in result.stdout.splitlines() if '"STATE"' in line]
+    assert all("replication_key_value" not in line for line in states)
