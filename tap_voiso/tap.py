@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import Any, ClassVar
 
 from singer_sdk import Stream, Tap
 from singer_sdk.exceptions import ConfigValidationError
+from singer_sdk.helpers.capabilities import CapabilitiesEnum, PluginCapabilities, TapCapabilities
 
 from tap_voiso import settings
 from tap_voiso.errors import VoisoError
@@ -18,6 +19,18 @@ class TapVoiso(Tap):
 
     name = "tap-voiso"
     config_jsonschema = settings.CONFIG_SCHEMA
+    # What this tap really does. Not `batch`: BATCH files would be written after the
+    # per-window STATE that claims their records; not `activate-version`, which is
+    # for full-table streams.
+    capabilities: ClassVar[list[CapabilitiesEnum]] = [
+        TapCapabilities.CATALOG,
+        TapCapabilities.STATE,
+        TapCapabilities.DISCOVER,
+        PluginCapabilities.ABOUT,
+        PluginCapabilities.STREAM_MAPS,
+        PluginCapabilities.FLATTENING,
+        PluginCapabilities.STRUCTURED_LOGGING,
+    ]
 
     def __init__(self, *args: Any, validate_config: bool = True, **kwargs: Any) -> None:
         """Validate settings beyond their JSON schema before any stream runs."""
