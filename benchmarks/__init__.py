@@ -1,0 +1,1 @@
+"""Benchmarks: the tap against a raw loop, on the local simulator."""

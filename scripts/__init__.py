@@ -1,0 +1,1 @@
+"""Developer scripts: setup, demo, README generation."""

@@ -19,7 +19,7 @@ BUILTIN_PREFIXES = ("stream_map", "faker_config", "flattening_")
 
 def settings_table() -> str:
     """The Markdown table of the tap's own settings, as `--about` reports them."""
-    info = TapVoiso._get_about_info()  # noqa: SLF001 (what --about prints)
+    info = TapVoiso._get_about_info()
     schema = info.settings
     required = set(schema.get("required", []))
     rows = ["| Setting | Required | Default | Description |", "|:--|:--:|:--:|:--|"]
