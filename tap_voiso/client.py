@@ -7,7 +7,6 @@ for (which window, which cursor) and never sees HTTP.
 from __future__ import annotations
 
 import email.utils
-import json
 import random
 import time
 from collections.abc import Callable, Generator, Mapping
@@ -15,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import backoff
+import msgspec
 import requests
 from singer_sdk.exceptions import RetriableAPIError
 from singer_sdk.streams import RESTStream
@@ -58,7 +58,8 @@ class Page:
 
     records: list[dict[str, Any]]
     total: int | None
-    next_cursor: str | None = None
+    next_cursor: str | None
+    raw: bytes  # the body as received, for the schema check in records.py
 
 
 class BearerAuth(requests.auth.AuthBase):
@@ -204,8 +205,8 @@ class VoisoStream(RESTStream[PageToken]):
         mid-body leave truncated JSON: neither may pass as an empty page.
         """
         try:
-            body = json.loads(response.content)
-        except ValueError as exc:
+            body = msgspec.json.decode(response.content)
+        except msgspec.DecodeError as exc:
             kind = response.headers.get("Content-Type", "unknown content type")
             msg = f"HTTP {response.status_code} but the body is not JSON ({kind}): {exc}"
             raise RetriableAPIError(msg, response) from None
@@ -219,6 +220,7 @@ class VoisoStream(RESTStream[PageToken]):
             records=body["cdrs"],
             total=total if isinstance(total, int) else None,
             next_cursor=metadata.get("next_cursor") or None,
+            raw=response.content,
         )
 
     def validate_response(self, response: requests.Response) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Generator, Iterable, Mapping
 from datetime import datetime, timedelta
+from functools import cached_property
 from typing import Any
 
 from singer_sdk.helpers.conform import TypeConformanceLevel
@@ -17,6 +18,7 @@ from singer_sdk.helpers.conform import TypeConformanceLevel
 from tap_voiso import settings
 from tap_voiso.client import Page, PageToken, VoisoStream
 from tap_voiso.errors import CursorLoopError
+from tap_voiso.records import RecordChecker
 from tap_voiso.schemas import cdr_schema
 from tap_voiso.windows import EARLIEST, Window, iso_ms, to_ms
 
@@ -59,6 +61,11 @@ class CdrsStream(VoisoStream):
             start = max(start, settings.parse_datetime(self.config["start_date"]))
         return Window(to_ms(start), max(to_ms(start), to_ms(end)))
 
+    @cached_property
+    def checker(self) -> RecordChecker:
+        """Checks each page against this stream's schema."""
+        return RecordChecker(self.schema, self.logger)
+
     def get_records(self, context: Mapping[str, Any] | None) -> Iterable[dict[str, Any]]:
         """Read the range in windows, checkpointing after each one."""
         full = self.sync_range()
@@ -77,6 +84,7 @@ class CdrsStream(VoisoStream):
             count = yield from self._read_window(window, first)
             self.logger.info("%s done: %d CDRs", window, count)
             self._checkpoint(window)
+        self.checker.log_summary()
 
     def _read_window(self, window: Window, page: Page) -> Generator[dict[str, Any], None, int]:
         """Follow `next_cursor` from the window's first page to its end.
@@ -85,11 +93,29 @@ class CdrsStream(VoisoStream):
         `metadata.total` without filling `limit` (an empty page included). A cursor
         seen before in this window (A, A or A, B, A) stops the run rather than loop.
         """
+        page_cursor: str | None = None
         seen_cursors: set[str] = set()
+        seen_ids: set[str] = set()
         received = 0
         while True:
             received += len(page.records)
-            yield from page.records
+            records = self.checker.check_page(page.raw, page.records)
+            fresh = [r for r in records if r["id"] not in seen_ids]
+            if len(fresh) < len(records):
+                if not fresh:
+                    msg = (
+                        f"Cursor went backwards: the page for cursor {page_cursor!r} holds only "
+                        f"CDRs already read in {window}. Stopping instead of paging forever; "
+                        "the next run re-reads this window."
+                    )
+                    raise CursorLoopError(msg)
+                self.logger.warning(
+                    "%d CDR(s) the API returned twice in %s were emitted once",
+                    len(records) - len(fresh),
+                    window,
+                )
+            seen_ids.update(r["id"] for r in fresh)
+            yield from fresh
             cursor = page.next_cursor
             if cursor is None:
                 return received
@@ -105,6 +131,7 @@ class CdrsStream(VoisoStream):
                 )
                 raise CursorLoopError(msg)
             seen_cursors.add(cursor)
+            page_cursor = cursor
             page = self.fetch_page(PageToken(window, cursor))
 
     def _checkpoint(self, window: Window) -> None:

@@ -1,0 +1,151 @@
+"""Benchmark the tap against a raw loop on the local simulator: records/s and peak RSS.
+
+    .venv/bin/python -m benchmarks.run --records 200000 --rounds 3
+    .venv/bin/python -m benchmarks.run --records 50000 --latency-ms 250 --rounds 3
+    .venv/bin/python -m benchmarks.run --records 1000000 --rounds 1 --only tap
+
+The raw loop is what a user could hand-write: one `requests.Session`, cursor paging
+at `limit=1000`, `json.loads`, one Singer RECORD line per CDR with `json.dumps`; no
+schema, no state, no retries. Each contender runs as its own process writing to
+/dev/null, in interleaved rounds; the table shows medians. Peak RSS is the
+contender's own process (its `ru_maxrss`), not the simulator's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+KEY = "sim-secret-key"
+
+RAW_LOOP = """
+import json, sys, requests
+url, key = sys.argv[1], sys.argv[2]
+session = requests.Session()
+session.headers["Authorization"] = "Bearer " + key
+out = sys.stdout
+params = {"limit": 1000}
+while True:
+    body = json.loads(session.get(url + "/api/v4/reporting/cdrs", params=params).content)
+    for cdr in body["cdrs"]:
+        out.write(json.dumps({"type": "RECORD", "stream": "cdrs", "record": cdr}) + "\\n")
+    cursor = body["metadata"].get("next_cursor")
+    if not cursor or not body["cdrs"]:
+        break
+    params = {"limit": 1000, "cursor": cursor}
+"""
+
+# Runs a command and reports its wall time and peak RSS (children only: the command).
+MEASURE = """
+import resource, subprocess, sys, time
+began = time.perf_counter()
+code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, check=False).returncode
+elapsed = time.perf_counter() - began
+print(elapsed, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, code)
+"""
+
+
+def start_simulator(records: int, latency_ms: float) -> tuple[subprocess.Popen[str], str]:
+    """Start `python -m voiso_simulator` on a free port; return it and its URL."""
+    process = subprocess.Popen(
+        [
+            PYTHON,
+            "-m",
+            "voiso_simulator",
+            "--port",
+            "0",
+            "--records",
+            str(records),
+            "--span-days",
+            str(max(30, records / 20000)),
+            "--latency-ms",
+            str(latency_ms),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    url = line.split(" at ")[1].split(" ")[0]
+    return process, url
+
+
+def measure(command: list[str]) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MB) of one run of `command`."""
+    result = subprocess.run(
+        [PYTHON, "-c", MEASURE, *command], capture_output=True, text=True, check=True
+    )
+    elapsed, rss_kb, code = result.stdout.split()
+    if code != "0":
+        raise RuntimeError(f"{command[:3]} exited {code}")
+    return float(elapsed), int(rss_kb) / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--records", type=int, default=200_000)
+    parser.add_argument("--latency-ms", type=float, default=0.0)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--only", choices=["tap", "raw"], help="run one contender only")
+    args = parser.parse_args()
+
+    simulator, url = start_simulator(args.records, args.latency_ms)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            config = Path(tmp) / "config.json"
+            config.write_text(
+                json.dumps({"api_key": KEY, "api_url": url, "start_date": "2025-01-01T00:00:00Z"})
+            )
+            contenders = {
+                "raw loop": [PYTHON, "-c", RAW_LOOP, url, KEY],
+                "tap-voiso": [str(Path(PYTHON).parent / "tap-voiso"), "--config", str(config)],
+            }
+            if args.only:
+                contenders = {
+                    k: v for k, v in contenders.items() if k.startswith(args.only) or args.only in k
+                }
+            # Warm-up: the simulator renders each record once and caches it.
+            measure(contenders.get("raw loop") or contenders["tap-voiso"])
+            results: dict[str, list[tuple[float, float]]] = {name: [] for name in contenders}
+            for _ in range(args.rounds):
+                for name, command in contenders.items():
+                    results[name].append(measure(command))
+    finally:
+        simulator.terminate()
+        simulator.wait()
+
+    print(
+        f"\n{args.records:,} CDRs, simulator latency {args.latency_ms:g} ms/page, "
+        f"{args.rounds} round(s), medians"
+    )
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    )
+    print(f"{'contender':<12} {'records/s':>12} {'seconds':>9} {'peak RSS MB':>12}")
+    rates = {}
+    for name, runs in results.items():
+        seconds = statistics.median(r[0] for r in runs)
+        rss = max(r[1] for r in runs)
+        rates[name] = args.records / seconds
+        print(f"{name:<12} {rates[name]:>12,.0f} {seconds:>9.2f} {rss:>12.1f}")
+    if len(rates) == 2:
+        print(f"tap-voiso / raw loop: {rates['tap-voiso'] / rates['raw loop']:.2f}x")
+
+
+if __name__ == "__main__":
+    started = time.time()
+    main()
+    print(f"(benchmark took {time.time() - started:.0f} s)")

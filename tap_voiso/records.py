@@ -1,0 +1,167 @@
+"""Checking CDRs against the stream's schema without slowing the common path.
+
+Records are emitted as the API sent them (no SDK conformance), so a value of the
+wrong type would only surface in the target, as a failed load. Each page is
+therefore checked here, in two tiers:
+
+- fast: the raw page is decoded once more by msgspec into types generated from the
+  JSON schema (C speed, a few microseconds per record); a page that passes needs
+  nothing else, and that is nearly every page;
+- slow, only for a page that fails: each record is walked in Python. A number sent
+  as a string is turned back into the number; any other mismatch is passed through
+  unchanged and reported (which CDR, which field, what was expected); a CDR without
+  `id` or `started_at` cannot be keyed or windowed, so it is reported and skipped.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from typing import Any, Optional
+
+import msgspec
+
+_JSON_TYPES: dict[str, tuple[type, ...]] = {
+    "string": (str,),
+    "number": (int, float),
+    "integer": (int,),
+    "boolean": (bool,),
+    "object": (dict,),
+    "array": (list,),
+    "null": (type(None),),
+}
+# Logged occurrences of one problem at one field before the rest are only counted.
+LOG_LIMIT = 3
+REQUIRED = ("id", "started_at")
+
+
+def _msgspec_type(node: dict[str, Any], name: str) -> Any:
+    """The msgspec type that accepts exactly what the JSON schema `node` allows.
+
+    Objects become Structs whose fields are all optional and which ignore unknown
+    keys (new API fields are welcome; only declared fields are type-checked).
+    """
+    types = node.get("type", [])
+    types = [types] if isinstance(types, str) else list(types)
+    nullable = "null" in types
+    kind = next((t for t in types if t != "null"), None)
+    result: Any
+    if kind == "object" and "properties" in node:
+        fields = [
+            (key, Optional[_msgspec_type(sub, f"{name}_{key}")], None)  # noqa: UP045
+            for key, sub in node["properties"].items()
+        ]
+        result = msgspec.defstruct(name, fields, kw_only=True)
+    elif kind == "array":
+        result = list[_msgspec_type(node.get("items", {}), f"{name}_item")]  # type: ignore[misc]
+    else:
+        result = {
+            "string": str,
+            "number": float,
+            "integer": int,
+            "boolean": bool,
+            "object": dict,
+        }.get(kind or "", Any)
+    return Optional[result] if nullable else result  # noqa: UP045
+
+
+def _describe_types(node: dict[str, Any]) -> str:
+    types = node.get("type", [])
+    return " or ".join([types] if isinstance(types, str) else types)
+
+
+class RecordChecker:
+    """Check pages of CDRs against one stream's schema; fix what is safe, report the rest."""
+
+    def __init__(self, schema: dict[str, Any], logger: logging.Logger) -> None:
+        record_type = _msgspec_type(
+            {**schema, "type": "object", "required": list(REQUIRED)}, "Record"
+        )
+        page_type = msgspec.defstruct("RecordPage", [("cdrs", list[record_type])])  # type: ignore[valid-type]
+        self._decoder = msgspec.json.Decoder(page_type)
+        self._schema = schema
+        self._logger = logger
+        self.problems: Counter[str] = Counter()
+
+    def check_page(self, raw: bytes, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The page's records, ready to emit: usually `records` itself, untouched."""
+        try:
+            self._decoder.decode(raw)
+        except msgspec.ValidationError:
+            return [
+                fixed for record in records if (fixed := self._check_record(record)) is not None
+            ]
+        else:
+            return records
+
+    def _check_record(self, record: Any) -> dict[str, Any] | None:
+        if not isinstance(record, dict):
+            self._report("record", "is not a JSON object", f"got {type(record).__name__}", record)
+            return None
+        missing = [key for key in REQUIRED if not isinstance(record.get(key), str)]
+        if missing:
+            self._report(missing[0], "is missing, so the CDR cannot be keyed", "skipped", record)
+            return None
+        for key, value in record.items():
+            node = self._schema["properties"].get(key)
+            if node is not None:
+                record[key] = self._check_value(value, node, key, record)
+        return record
+
+    def _check_value(self, value: Any, node: dict[str, Any], path: str, record: dict) -> Any:
+        allowed = [t for t in _describe_types(node).split(" or ") if t]
+        if not any(_is_json_type(value, t) for t in allowed):
+            if isinstance(value, str) and ("number" in allowed or "integer" in allowed):
+                number = _parse_number(value, integer="number" not in allowed)
+                if number is not None:
+                    self._report(
+                        path, "is a number sent as a string", "converted to a number", record
+                    )
+                    return number
+            expected = _describe_types(node)
+            got = f"{type(value).__name__} {_excerpt(value)}"
+            self._report(
+                path, f"should be {expected}", f"got {got}; passed through unchanged", record
+            )
+            return value
+        if isinstance(value, dict) and "properties" in node:
+            for key, item in value.items():
+                sub = node["properties"].get(key)
+                if sub is not None:
+                    value[key] = self._check_value(item, sub, f"{path}.{key}", record)
+        elif isinstance(value, list) and "items" in node:
+            for index, item in enumerate(value):
+                value[index] = self._check_value(item, node["items"], f"{path}[]", record)
+        return value
+
+    def _report(self, path: str, problem: str, outcome: str, record: Any) -> None:
+        key = f"`{path}` {problem}"
+        self.problems[key] += 1
+        count = self.problems[key]
+        if count <= LOG_LIMIT:
+            record_id = record.get("id") if isinstance(record, dict) else None
+            more = " (further cases are counted, not logged)" if count == LOG_LIMIT else ""
+            self._logger.warning("CDR %s: %s: %s%s", record_id or "without id", key, outcome, more)
+
+    def log_summary(self) -> None:
+        """One line per kind of problem met during the run, with its count."""
+        for key, count in self.problems.most_common():
+            self._logger.warning("Schema mismatches this run: %s, %d CDR(s)", key, count)
+
+
+def _is_json_type(value: Any, json_type: str) -> bool:
+    if json_type in ("number", "integer") and isinstance(value, bool):
+        return False
+    return isinstance(value, _JSON_TYPES.get(json_type, (object,)))
+
+
+def _parse_number(text: str, *, integer: bool) -> int | float | None:
+    try:
+        return int(text) if integer else float(text) if any(c in text for c in ".eE") else int(text)
+    except ValueError:
+        return None
+
+
+def _excerpt(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
