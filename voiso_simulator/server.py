@@ -20,7 +20,8 @@ import json
 import random
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -82,7 +83,8 @@ class SimConfig:
     empty_page_every: int = 0
     # repeat: every cursor request answers with the same cursor (A, A).
     # cycle: the second cursor request answers with the first cursor (A, B, A).
-    # backwards: every cursor request answers with a fresh cursor one step back.
+    # backwards: every cursor request answers with a fresh cursor to the same page.
+    # overlap: every cursor request answers with a fresh cursor to the page's middle.
     cursor_fault: str = "none"
     fault_rate: float = 0.0
     fault_mix: list[str] = field(default_factory=lambda: ["500", "502", "503", "drop", "html"])
@@ -152,12 +154,15 @@ class Simulator:
         self.lock = threading.Lock()
         self.requests: list[str] = []  # path and raw query of every API request
         self.statuses: list[int] = []
+        self.faults: Counter[str] = Counter()  # faults served, by kind
         self._rng = random.Random(self.config.fault_seed)
         self._recent: deque[float] = deque()
         self._cursor_history: dict[tuple[Any, ...], list[str]] = {}
         self._page_counts: dict[tuple[Any, ...], int] = {}
         self._totals: dict[tuple[Any, ...], int] = {}
         self._shuffled: dict[tuple[int, int], list[int]] = {}
+        # Tests may set a function that rewrites each served record (hostile content).
+        self.rewrite: Callable[[dict[str, Any]], dict[str, Any]] | None = None
 
     # -- control -------------------------------------------------------------------
 
@@ -192,7 +197,11 @@ class Simulator:
     def _render(self, pos: int) -> bytes:
         """A record's JSON as served, with schema drift applied when switched on."""
         raw = self.dataset.record_json(pos)
-        return drift(raw, pos) if self.config.drift else raw
+        if self.config.drift:
+            raw = drift(raw, pos)
+        if self.rewrite is not None:
+            raw = json.dumps(self.rewrite(json.loads(raw)), ensure_ascii=False).encode()
+        return raw
 
     # -- request handling ----------------------------------------------------------
 
@@ -339,10 +348,7 @@ class Simulator:
     def page(self, query: Query) -> dict[str, Any]:
         """One page of the response body (records still as JSON bytes)."""
         ds = self.dataset
-        lo, hi = ds.span_for(
-            _lower_bound(query.started),
-            _upper_bound(query.started),
-        )
+        lo, hi = self._span(query)
         ordering = self._ordering(lo, hi)
         start = self._resume_index(ordering, lo, hi, query.cursor) if query.cursor else None
         capped = start is None
@@ -421,13 +427,26 @@ class Simulator:
                 if next_cursor:
                     history.append(next_cursor)
             return next_cursor
-        if fault == "backwards" and picked:
+        if fault in ("backwards", "overlap") and picked:
+            # A fresh cursor string (the nonce) that points back: to the page's own
+            # start (the same page again), or to its middle (half a page repeats).
             ds = self.dataset
-            first = picked[0]
+            lo, hi = self._span(query)
+            ordering = self._ordering(lo, hi)
+            resume = self._resume_index(ordering, lo, hi, query.cursor)
+            if fault == "overlap":
+                back = picked[len(picked) // 2]
+            elif resume:
+                back = ordering[resume - 1]
+            else:
+                return next_cursor
             with self.lock:
                 nonce = len(self.requests)
-            return encode_cursor(ds.started[first], ds.ids[first], nonce=nonce)
+            return encode_cursor(ds.started[back], ds.ids[back], nonce=nonce)
         return next_cursor
+
+    def _span(self, query: Query) -> tuple[int, int]:
+        return self.dataset.span_for(_lower_bound(query.started), _upper_bound(query.started))
 
 
 def drift(raw: bytes, pos: int) -> bytes:
@@ -578,6 +597,9 @@ class Handler(BaseHTTPRequestHandler):
         if cfg.latency_ms:
             time.sleep(cfg.latency_ms / 1000)
         fault = sim.fault_for_request()
+        if fault is not None:
+            with sim.lock:
+                sim.faults[fault] += 1
         if fault is not None and fault != "hang":
             return self._fault(fault)
         if fault == "hang":

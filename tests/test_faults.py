@@ -1,0 +1,161 @@
+"""Fault injection: a misbehaving API, hostile responses and signals, end to end.
+
+These run the real CLI (real backoff waits, real exit codes) against simulator
+fault switches: fault rate and mix, rate limit, hangs, cursor misbehaviour.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+
+import pytest
+
+from tests.conftest import ROOT, parse_messages, run_cli, run_tap, tap_config
+
+
+def bookmark_of(state):
+    return state["bookmarks"]["cdrs"].get("replication_key_value")
+
+
+def test_30000_cdrs_through_10_percent_faults_and_a_rate_limit(make_sim, tmp_path):
+    server = make_sim(
+        records=30000,
+        burst=0,
+        fault_rate=0.10,
+        fault_mix=["500", "502", "503", "drop", "html"],
+        fault_seed=4,
+        rate_limit_per_second=12,
+        retry_after="seconds",
+        retry_after_seconds=1,
+    )
+    result = run_cli(tap_config(server, page_size=200, window_records=10000), tmp_path, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    output = parse_messages(result.stdout)
+    ids = Counter(r["id"] for r in output.records)
+    assert len(ids) == 30000
+    assert max(ids.values()) == 1
+    faults = server.simulator.faults
+    assert set(faults) == {"429", "500", "502", "503", "drop", "html"}, faults
+    # Every fault cost exactly one retry, each logged once.
+    assert result.stderr.count("Retrying in") == sum(faults.values())
+
+
+def test_sustained_429_stops_clearly_and_the_next_run_resumes_without_a_gap(make_sim, tmp_path):
+    server = make_sim(records=8000, burst=0, retry_after="none")
+    sim = server.simulator
+    config = tap_config(server, window_records=2000, max_tries=3)
+    config_path = tmp_path / "config.json"
+    config_path.write_text(json.dumps(config))
+    command = [sys.executable, "-m", "tap_voiso", "--config", str(config_path)]
+    lines = []
+    checkpoints = 0
+    with subprocess.Popen(
+        command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as process:
+        assert process.stdout is not None
+        assert process.stderr is not None
+        for line in process.stdout:
+            lines.append(line)
+            message = json.loads(line)
+            if message["type"] == "STATE" and bookmark_of(message["value"]):
+                checkpoints += 1
+                if checkpoints == 2:
+                    sim.configure(fault_rate=1.0, fault_mix=["429"])
+        stderr = process.stderr.read()
+    assert process.returncode == 1
+    assert "Gave up after 3 tries (the `max_tries` setting)" in stderr
+    assert "HTTP 429" in stderr
+    first = parse_messages("".join(lines))
+    last_state = first.states[-1]
+    assert bookmark_of(last_state)
+
+    sim.configure(fault_rate=0.0)
+    second = run_tap(config, state=last_state)
+    served = {r["id"] for r in sim.visible_records()}
+    assert {r["id"] for r in first.records} | {r["id"] for r in second.records} == served
+
+
+@pytest.mark.parametrize(
+    ("fault", "said"),
+    [
+        ("html", "the body is not JSON (text/html)"),
+        ("truncated", "the body is not JSON"),
+        ("no_cdrs", "`cdrs` is missing or null"),
+        ("null_cdrs", "`cdrs` is missing or null"),
+        ("no_metadata", "`metadata` is missing"),
+    ],
+)
+def test_a_malformed_200_is_retried_then_named(make_sim, tmp_path, fault, said):
+    server = make_sim(records=50, fail_next=[fault] * 3)
+    result = run_cli(tap_config(server, max_tries=3), tmp_path)
+    assert result.returncode == 1
+    assert said in result.stderr
+    assert "Gave up after 3 tries" in result.stderr
+    assert '"RECORD"' not in result.stdout  # never a silent, empty success
+
+
+def test_a_cursor_that_jumps_backwards_is_stopped_naming_it(make_sim, tmp_path):
+    server = make_sim(records=1000, burst=0, cursor_fault="backwards")
+    result = run_cli(tap_config(server, page_size=100), tmp_path, timeout=60)
+    assert result.returncode == 1
+    assert "Cursor went backwards" in result.stderr
+    cursor = server.simulator.requests[-1].split("cursor=")[1]
+    assert cursor in result.stderr
+    assert len(server.simulator.requests) <= 5
+    ids = Counter(r["id"] for r in parse_messages(result.stdout).records)
+    assert max(ids.values()) == 1  # what was emitted was emitted once
+
+
+def test_a_cursor_that_overlaps_the_page_before_is_handled_exactly_once(make_sim, caplog):
+    server = make_sim(records=1000, burst=0, cursor_fault="overlap")
+    result = run_tap(tap_config(server, page_size=100))
+    ids = Counter(r["id"] for r in result.records)
+    assert set(ids) == {r["id"] for r in server.simulator.visible_records()}
+    assert max(ids.values()) == 1
+    assert "the API returned twice" in caplog.text
+
+
+def test_sigterm_exits_promptly_with_a_state_that_resumes_without_a_gap(make_sim, tmp_path):
+    server = make_sim(records=12000, burst=0, latency_ms=20)
+    config = tap_config(server, page_size=500, window_records=2000)
+    config_path = tmp_path / "config.json"
+    config_path.write_text(json.dumps(config))
+    command = [sys.executable, "-m", "tap_voiso", "--config", str(config_path)]
+    lines = []
+    with subprocess.Popen(
+        command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    ) as process:
+        assert process.stdout is not None
+        checkpoints = 0
+        for line in process.stdout:
+            lines.append(line)
+            message = json.loads(line)
+            if message["type"] == "STATE" and bookmark_of(message["value"]):
+                checkpoints += 1
+                if checkpoints == 2:
+                    break
+        sent = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        lines.extend(process.stdout)
+        process.wait(timeout=15)
+    assert time.monotonic() - sent < 5
+    first = parse_messages("".join(lines))
+    final = first.states[-1]
+    assert bookmark_of(final)
+    served = {r["id"] for r in server.simulator.visible_records()}
+    assert {r["id"] for r in first.records} < served  # it stopped early
+    second = run_tap(config, state=final)
+    assert {r["id"] for r in first.records} | {r["id"] for r in second.records} == served
+
+
+def test_rate_limit_without_retry_after_backs_off_and_completes(make_sim, tmp_path):
+    server = make_sim(records=3000, burst=0, rate_limit_per_second=3, retry_after="none")
+    result = run_cli(tap_config(server, page_size=500), tmp_path, timeout=120)
+    assert result.returncode == 0, result.stderr[-1500:]
+    assert len({r["id"] for r in parse_messages(result.stdout).records}) == 3000
+    assert 429 in server.simulator.statuses
