@@ -47,8 +47,11 @@ def _msgspec_type(node: dict[str, Any], name: str) -> Any:
     kind = next((t for t in types if t != "null"), None)
     result: Any
     if kind == "object" and "properties" in node:
+        required = set(node.get("required", []))
         fields = [
-            (key, Optional[_msgspec_type(sub, f"{name}_{key}")], None)  # noqa: UP045
+            (key, _msgspec_type(sub, f"{name}_{key}"))
+            if key in required
+            else (key, Optional[_msgspec_type(sub, f"{name}_{key}")], None)  # noqa: UP045
             for key, sub in node["properties"].items()
         ]
         result = msgspec.defstruct(name, fields, kw_only=True)
@@ -140,8 +143,9 @@ class RecordChecker:
         count = self.problems[key]
         if count <= LOG_LIMIT:
             record_id = record.get("id") if isinstance(record, dict) else None
+            label = _excerpt(record_id) if record_id else "without id"
             more = " (further cases are counted, not logged)" if count == LOG_LIMIT else ""
-            self._logger.warning("CDR %s: %s: %s%s", record_id or "without id", key, outcome, more)
+            self._logger.warning("CDR %s: %s: %s%s", label, key, outcome, more)
 
     def log_summary(self) -> None:
         """One line per kind of problem met during the run, with its count."""

@@ -19,6 +19,8 @@ from singer_sdk import typing as th
 
 MAX_PAGE_SIZE = 1000
 DEFAULT_LOOKBACK_MINUTES = 1440
+MAX_LOOKBACK_MINUTES = 10 * 366 * 1440  # ten years
+EARLIEST_DATE = datetime(1970, 1, 1, tzinfo=timezone.utc)
 DEFAULT_WINDOW_RECORDS = 20000
 DEFAULT_MAX_TRIES = 8
 DEFAULT_REQUEST_TIMEOUT = 60
@@ -42,6 +44,7 @@ SINGLE_FILTERS = (
     "to_phone_number_like",
     "tag",
 )
+API_KEY_PATTERN = re.compile(r"[\x21-\x7e]+")
 CLUSTER_ID_PATTERN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
 
 CONFIG_SCHEMA = th.PropertiesList(
@@ -89,7 +92,7 @@ CONFIG_SCHEMA = th.PropertiesList(
     ),
     th.Property(
         "lookback_minutes",
-        th.IntegerType(minimum=0),
+        th.IntegerType(minimum=0, maximum=MAX_LOOKBACK_MINUTES),
         default=DEFAULT_LOOKBACK_MINUTES,
         title="Lookback (minutes)",
         description="Each incremental run re-reads this much time before the bookmark, to catch "
@@ -169,25 +172,19 @@ def check_settings(config: Mapping[str, Any]) -> list[str]:
             errors.append(
                 f"`api_url` must be an http(s) URL such as https://acme.voiso.com, not {api_url!r}."
             )
-    if cluster_id and not api_url and not CLUSTER_ID_PATTERN.match(str(cluster_id)):
+    if cluster_id and not api_url and not CLUSTER_ID_PATTERN.fullmatch(str(cluster_id)):
         errors.append(
             f"`cluster_id` must be a host name label (letters, digits, hyphens), such as 'acme', "
             f"not {cluster_id!r}."
         )
-    dates: dict[str, datetime] = {}
-    for name in ("start_date", "end_date"):
-        value = config.get(name)
-        if value is None:
-            continue
-        try:
-            dates[name] = parse_datetime(str(value))
-        except (ValueError, IndexError):
-            errors.append(
-                f"`{name}` must be an ISO 8601 date time such as 2024-01-31T00:00:00Z, "
-                f"not {value!r}."
-            )
-    if "start_date" in dates and "end_date" in dates and dates["end_date"] <= dates["start_date"]:
-        errors.append("`end_date` must be later than `start_date`.")
+    api_key = config.get("api_key")
+    if isinstance(api_key, str) and not API_KEY_PATTERN.fullmatch(api_key):
+        # Never echo the key: say what is wrong with it instead.
+        errors.append(
+            "`api_key` must be the key exactly as Voiso shows it: printable ASCII without "
+            "spaces or line breaks (check for characters copied along with it)."
+        )
+    errors.extend(_check_dates(config))
     for setting in ARRAY_FILTERS:
         value = config.get(setting)
         if value is not None and (
@@ -200,6 +197,28 @@ def check_settings(config: Mapping[str, Any]) -> list[str]:
         value = config.get(name)
         if value is not None and (not isinstance(value, str) or not value):
             errors.append(f"`{name}` must be a non-empty string.")
+    return errors
+
+
+def _check_dates(config: Mapping[str, Any]) -> list[str]:
+    """`start_date` and `end_date` parse, are not before 1970, and are in order."""
+    errors: list[str] = []
+    dates: dict[str, datetime] = {}
+    for name in ("start_date", "end_date"):
+        value = config.get(name)
+        if value is None:
+            continue
+        try:
+            dates[name] = parse_datetime(str(value))
+            if dates[name] < EARLIEST_DATE:
+                errors.append(f"`{name}` must be on or after 1970-01-01, not {value!r}.")
+        except (ValueError, IndexError, OverflowError):
+            errors.append(
+                f"`{name}` must be an ISO 8601 date time such as 2024-01-31T00:00:00Z, "
+                f"not {value!r}."
+            )
+    if "start_date" in dates and "end_date" in dates and dates["end_date"] <= dates["start_date"]:
+        errors.append("`end_date` must be later than `start_date`.")
     return errors
 
 

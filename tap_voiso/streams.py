@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Generator, Iterable, Mapping
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import cached_property
 from typing import Any
 
@@ -54,12 +54,13 @@ class CdrsStream(VoisoStream):
             end = min(end, settings.parse_datetime(self.config["end_date"]))
         starting = self.get_starting_timestamp(None)
         if starting is None:
-            start = EARLIEST
+            start_ms = to_ms(EARLIEST)
         else:
-            start = starting - timedelta(minutes=int(self.config.get("lookback_minutes", 0)))
+            lookback_ms = int(self.config.get("lookback_minutes", 0)) * 60_000
+            start_ms = max(0, to_ms(starting) - lookback_ms)
         if self.config.get("start_date"):
-            start = max(start, settings.parse_datetime(self.config["start_date"]))
-        return Window(to_ms(start), max(to_ms(start), to_ms(end)))
+            start_ms = max(start_ms, to_ms(settings.parse_datetime(self.config["start_date"])))
+        return Window(start_ms, max(start_ms, to_ms(end)))
 
     @cached_property
     def checker(self) -> RecordChecker:
@@ -100,7 +101,11 @@ class CdrsStream(VoisoStream):
         while True:
             received += len(page.records)
             records = self.checker.check_page(page.raw, page.records)
-            fresh = [r for r in records if r["id"] not in seen_ids]
+            fresh = []
+            for record in records:
+                if record["id"] not in seen_ids:
+                    seen_ids.add(record["id"])
+                    fresh.append(record)
             if len(fresh) < len(records):
                 if not fresh:
                     msg = (
@@ -114,7 +119,6 @@ class CdrsStream(VoisoStream):
                     len(records) - len(fresh),
                     window,
                 )
-            seen_ids.update(r["id"] for r in fresh)
             yield from fresh
             cursor = page.next_cursor
             if cursor is None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import logging
 import time
+import traceback
 from collections import Counter
 from email.utils import formatdate
 
@@ -11,6 +14,7 @@ import requests
 
 from tap_voiso import client
 from tap_voiso.client import retry_after_seconds
+from tap_voiso.errors import VoisoError
 from tap_voiso.tap import TapVoiso
 from tests.conftest import run_cli, run_tap, tap_config
 
@@ -161,3 +165,19 @@ def test_the_api_key_never_appears_in_any_output(make_sim, tmp_path, scenario):
     assert SECRET not in result.stdout
     assert SECRET not in result.stderr
     assert SECRET[:12] not in result.stderr
+
+
+def test_the_key_is_absent_from_every_logger_at_debug_including_http_libraries(make_sim, caplog):
+    server = make_sim(records=300, api_key=SECRET, fail_next=["500", "drop", "429"])
+    caplog.set_level(logging.DEBUG)  # the root logger: urllib3, requests, the SDK, the tap
+    for name in ("urllib3", "requests", "singer_sdk", "tap-voiso"):
+        logging.getLogger(name).setLevel(logging.DEBUG)
+    result = run_tap(tap_config(server, api_key=SECRET, page_size=100))
+    assert len(result.records) == 300
+    assert any(r.name.startswith("urllib3") for r in caplog.records)  # HTTP debug logs were on
+    assert SECRET not in caplog.text
+    assert all(SECRET not in json.dumps(m) for m in result.messages)
+    with pytest.raises(VoisoError) as raised:
+        run_tap(tap_config(server, api_key=SECRET + "-revoked"))
+    assert SECRET not in str(raised.value)
+    assert SECRET not in "".join(traceback.format_exception(raised.value))

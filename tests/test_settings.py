@@ -27,6 +27,9 @@ BAD_SETTINGS = [
     ({"max_tries": 0}, "max_tries"),
     ({"request_timeout": 0}, "request_timeout"),
     ({"api_key": None}, "api_key"),
+    ({"api_key": "key with spaces"}, "api_key"),
+    ({"api_key": "ключ"}, "api_key"),
+    ({"api_key": "abc\n"}, "api_key"),
 ]
 
 
@@ -37,6 +40,13 @@ def test_bad_setting_is_refused_naming_it(make_sim, overrides, setting):
         TapVoiso(config=tap_config(server, **overrides))
     assert any(setting in error for error in raised.value.errors), raised.value.errors
     assert server.simulator.requests == []
+
+
+def test_a_bad_key_is_refused_without_echoing_it(make_sim):
+    server = make_sim(records=10)
+    with pytest.raises(ConfigValidationError) as raised:
+        TapVoiso(config=tap_config(server, api_key="sk-ÿ-secret"))
+    assert "sk-ÿ-secret" not in str(raised.value.errors)
 
 
 def test_cli_refuses_bad_setting_before_any_request(make_sim, tmp_path):
