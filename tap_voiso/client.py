@@ -11,6 +11,7 @@ import random
 import time
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any
 
 import backoff
@@ -60,6 +61,7 @@ class Page:
     total: int | None
     next_cursor: str | None
     raw: bytes  # the body as received, for the schema check in records.py
+    extracted_at: datetime  # when the page arrived: the records' time_extracted
 
 
 class BearerAuth(requests.auth.AuthBase):
@@ -221,6 +223,7 @@ class VoisoStream(RESTStream[PageToken]):
             total=total if isinstance(total, int) else None,
             next_cursor=metadata.get("next_cursor") or None,
             raw=response.content,
+            extracted_at=datetime.now(timezone.utc),
         )
 
     def validate_response(self, response: requests.Response) -> None:

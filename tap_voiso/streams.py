@@ -13,7 +13,9 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any
 
+from singer_sdk.helpers._catalog import pop_deselected_record_properties
 from singer_sdk.helpers.conform import TypeConformanceLevel
+from singer_sdk.singerlib.messages import RecordMessage
 
 from tap_voiso import settings
 from tap_voiso.client import Page, PageToken, VoisoStream
@@ -94,6 +96,7 @@ class CdrsStream(VoisoStream):
         `metadata.total` without filling `limit` (an empty page included). A cursor
         seen before in this window (A, A or A, B, A) stops the run rather than loop.
         """
+        self._extracted_at = page.extracted_at
         page_cursor: str | None = None
         seen_cursors: set[str] = set()
         seen_ids: set[str] = set()
@@ -137,6 +140,7 @@ class CdrsStream(VoisoStream):
             seen_cursors.add(cursor)
             page_cursor = cursor
             page = self.fetch_page(PageToken(window, cursor))
+            self._extracted_at = page.extracted_at
 
     def _checkpoint(self, window: Window) -> None:
         """Move the bookmark to the end of a fully emitted window and emit STATE."""
@@ -145,6 +149,32 @@ class CdrsStream(VoisoStream):
         state["replication_key_value"] = iso_ms(window.end_ms)
         self.state_manager.is_flushed = False
         self._write_state_message()
+
+    @cached_property
+    def _all_selected(self) -> bool:
+        """True when every property is selected (the catalog's default)."""
+        return all(self.mask.values())
+
+    def _generate_record_messages(self, record: dict) -> Generator[RecordMessage, None, None]:
+        """The SDK's record path, minus work that cannot change the output here.
+
+        Same as the SDK's, except that: the per-record walk that drops deselected
+        properties is skipped when nothing is deselected; conformance is not called
+        (`TYPE_CONFORMANCE_LEVEL` is NONE, so it would return the record as is); and
+        `time_extracted` is the time the record's page arrived rather than a clock
+        read per record. tests/test_output.py checks the output against the SDK's.
+        """
+        if not self._all_selected:
+            pop_deselected_record_properties(record, self.schema, self.mask)
+        for stream_map in self.stream_maps:
+            mapped = stream_map.transform(record)
+            if mapped is not None:
+                yield RecordMessage(
+                    stream=stream_map.stream_alias,
+                    record=mapped,
+                    version=self._stream_version,
+                    time_extracted=self._extracted_at,
+                )
 
     def _increment_stream_state(
         self, latest_record: dict, *, context: Mapping[str, Any] | None = None

@@ -11,6 +11,7 @@ from singer_sdk.helpers.capabilities import CapabilitiesEnum, PluginCapabilities
 
 from tap_voiso import settings
 from tap_voiso.errors import VoisoError
+from tap_voiso.output import StateFlushingWriter
 from tap_voiso.streams import CdrsStream
 
 
@@ -19,6 +20,7 @@ class TapVoiso(Tap):
 
     name = "tap-voiso"
     config_jsonschema = settings.CONFIG_SCHEMA
+    message_writer_class = StateFlushingWriter
     # What this tap really does. Not `batch`: BATCH files would be written after the
     # per-window STATE that claims their records; not `activate-version`, which is
     # for full-table streams.
