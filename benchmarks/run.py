@@ -100,19 +100,26 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=float, default=0.0)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--only", choices=["tap", "raw"], help="run one contender only")
+    parser.add_argument(
+        "--tap-settings",
+        action="append",
+        default=[],
+        metavar="JSON",
+        help="extra tap settings as a contender, e.g. '{\"concurrency\": 1}' (repeatable)",
+    )
     args = parser.parse_args()
 
     simulator, url = start_simulator(args.records, args.latency_ms)
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            config = Path(tmp) / "config.json"
-            config.write_text(
-                json.dumps({"api_key": KEY, "api_url": url, "start_date": "2025-01-01T00:00:00Z"})
-            )
-            contenders = {
-                "raw loop": [PYTHON, "-c", RAW_LOOP, url, KEY],
-                "tap-voiso": [str(Path(PYTHON).parent / "tap-voiso"), "--config", str(config)],
-            }
+            base = {"api_key": KEY, "api_url": url, "start_date": "2025-01-01T00:00:00Z"}
+            tap = str(Path(PYTHON).parent / "tap-voiso")
+            contenders = {"raw loop": [PYTHON, "-c", RAW_LOOP, url, KEY]}
+            for index, extra in enumerate([None, *args.tap_settings]):
+                config = Path(tmp) / f"config-{index}.json"
+                config.write_text(json.dumps({**base, **json.loads(extra or "{}")}))
+                name = "tap-voiso" if extra is None else f"tap {extra}"
+                contenders[name] = [tap, "--config", str(config)]
             if args.only:
                 contenders = {
                     k: v for k, v in contenders.items() if k.startswith(args.only) or args.only in k
@@ -134,15 +141,18 @@ def main() -> None:
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     )
-    print(f"{'contender':<12} {'records/s':>12} {'seconds':>9} {'peak RSS MB':>12}")
+    width = max(12, *(len(name) for name in results))
+    print(f"{'contender':<{width}} {'records/s':>12} {'seconds':>9} {'peak RSS MB':>12}")
     rates = {}
     for name, runs in results.items():
         seconds = statistics.median(r[0] for r in runs)
         rss = max(r[1] for r in runs)
         rates[name] = args.records / seconds
-        print(f"{name:<12} {rates[name]:>12,.0f} {seconds:>9.2f} {rss:>12.1f}")
-    if len(rates) == 2:
-        print(f"tap-voiso / raw loop: {rates['tap-voiso'] / rates['raw loop']:.2f}x")
+        print(f"{name:<{width}} {rates[name]:>12,.0f} {seconds:>9.2f} {rss:>12.1f}")
+    if "raw loop" in rates:
+        for name, rate in rates.items():
+            if name != "raw loop":
+                print(f"{name} / raw loop: {rate / rates['raw loop']:.2f}x")
 
 
 if __name__ == "__main__":

@@ -4,9 +4,9 @@ Records are emitted as the API sent them (no SDK conformance), so a value of the
 wrong type would only surface in the target, as a failed load. Each page is
 therefore checked here, in two tiers:
 
-- fast: the raw page is decoded once more by msgspec into types generated from the
-  JSON schema (C speed, a few microseconds per record); a page that passes needs
-  nothing else, and that is nearly every page;
+- fast: msgspec converts the page's records into types generated from the JSON
+  schema (C speed, about 4 microseconds per record) and throws the result away; a
+  page that passes needs nothing else, and that is nearly every page;
 - slow, only for a page that fails: each record is walked in Python. A number sent
   as a string is turned back into the number; any other mismatch is passed through
   unchanged and reported (which CDR, which field, what was expected); a CDR without
@@ -80,16 +80,15 @@ class RecordChecker:
         record_type = _msgspec_type(
             {**schema, "type": "object", "required": list(REQUIRED)}, "Record"
         )
-        page_type = msgspec.defstruct("RecordPage", [("cdrs", list[record_type])])  # type: ignore[valid-type]
-        self._decoder = msgspec.json.Decoder(page_type)
+        self._page_type = list[record_type]  # type: ignore[valid-type]
         self._schema = schema
         self._logger = logger
         self.problems: Counter[str] = Counter()
 
-    def check_page(self, raw: bytes, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def check_page(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """The page's records, ready to emit: usually `records` itself, untouched."""
         try:
-            self._decoder.decode(raw)
+            msgspec.convert(records, self._page_type)
         except msgspec.ValidationError:
             return [
                 fixed for record in records if (fixed := self._check_record(record)) is not None

@@ -21,8 +21,9 @@ MAX_PAGE_SIZE = 1000
 DEFAULT_LOOKBACK_MINUTES = 1440
 MAX_LOOKBACK_MINUTES = 10 * 366 * 1440  # ten years
 EARLIEST_DATE = datetime(1970, 1, 1, tzinfo=timezone.utc)
-DEFAULT_WINDOW_RECORDS = 20000
+DEFAULT_WINDOW_RECORDS = 10000
 DEFAULT_MAX_TRIES = 8
+DEFAULT_CONCURRENCY = 8
 DEFAULT_REQUEST_TIMEOUT = 60
 
 # Setting name -> the API's array parameter (sent as repeated `name[]=value`).
@@ -105,6 +106,14 @@ CONFIG_SCHEMA = th.PropertiesList(
         title="Records per window",
         description="Largest number of CDRs read in one time window; a STATE checkpoint follows "
         "each window, so this bounds what an interrupted run re-reads.",
+    ),
+    th.Property(
+        "concurrency",
+        th.IntegerType(minimum=1, maximum=32),
+        default=DEFAULT_CONCURRENCY,
+        title="Parallel windows",
+        description="Time windows read at the same time (each a chain of pages), while "
+        "output stays in window order. 1 reads one window at a time.",
     ),
     th.Property(
         "max_tries",

@@ -1,13 +1,14 @@
 """The `cdrs` stream: a run's time range, read window by window, page by page.
 
 The data path, in order: `sync_range` (settings and bookmark -> one range),
-`get_records` (the range -> windows sized by `metadata.total`), `_read_window`
-(a window -> cursor-paged records), `_checkpoint` (a finished window -> STATE).
+`get_records` (the range -> windows sized by `metadata.total`, read by
+`prefetch.read_windows`, several at once but handed over in order),
+`_fresh_records` (a page -> checked, de-duplicated records), `_checkpoint` (a
+finished window -> STATE).
 """
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Generator, Iterable, Mapping
 from datetime import datetime
 from functools import cached_property
@@ -18,8 +19,9 @@ from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.singerlib.messages import RecordMessage
 
 from tap_voiso import settings
-from tap_voiso.client import Page, PageToken, VoisoStream
+from tap_voiso.client import VoisoStream
 from tap_voiso.errors import CursorLoopError
+from tap_voiso.prefetch import PageRead, Plan, WindowDone, read_windows
 from tap_voiso.records import RecordChecker
 from tap_voiso.schemas import cdr_schema
 from tap_voiso.windows import EARLIEST, Window, iso_ms, to_ms
@@ -70,77 +72,53 @@ class CdrsStream(VoisoStream):
         return RecordChecker(self.schema, self.logger)
 
     def get_records(self, context: Mapping[str, Any] | None) -> Iterable[dict[str, Any]]:
-        """Read the range in windows, checkpointing after each one."""
+        """Read the range in windows, several at a time, emitting and checkpointing in order."""
         full = self.sync_range()
-        self.logger.info("Reading CDRs with started_at in %s", full)
-        pending = deque([full] if full.end_ms > full.start_ms else [])
-        while pending:
-            window = pending.popleft()
-            first = self.fetch_page(PageToken(window))
-            if first.total is not None and first.total > self.window_records and window.splittable:
-                parts = window.split(first.total, self.window_records)
-                self.logger.info(
-                    "%s holds %d CDRs: reading it as %d windows", window, first.total, len(parts)
-                )
-                pending.extendleft(reversed(parts))
+        plan = Plan(
+            page_size=self.page_size,
+            window_records=self.window_records,
+            concurrency=int(self.config.get("concurrency", settings.DEFAULT_CONCURRENCY)),
+        )
+        self.logger.info(
+            "Reading CDRs with started_at in %s, up to %d windows at a time", full, plan.concurrency
+        )
+        seen_ids: set[str] = set()
+        for event in read_windows(self.fetch_page, full, plan, self.logger.info):
+            if isinstance(event, WindowDone):
+                self.logger.info("%s done: %d CDRs", event.window, len(seen_ids))
+                self._checkpoint(event.window)
+                seen_ids = set()
                 continue
-            count = yield from self._read_window(window, first)
-            self.logger.info("%s done: %d CDRs", window, count)
-            self._checkpoint(window)
+            self._extracted_at = event.page.extracted_at
+            yield from self._fresh_records(event, seen_ids)
         self.checker.log_summary()
 
-    def _read_window(self, window: Window, page: Page) -> Generator[dict[str, Any], None, int]:
-        """Follow `next_cursor` from the window's first page to its end.
+    def _fresh_records(self, event: PageRead, seen_ids: set[str]) -> list[dict[str, Any]]:
+        """A page's CDRs, checked against the schema, minus any already read in its window.
 
-        Paging ends on a missing cursor, or on a page that brings the count to
-        `metadata.total` without filling `limit` (an empty page included). A cursor
-        seen before in this window (A, A or A, B, A) stops the run rather than loop.
+        A page that brings nothing new means the cursor led back to CDRs already read:
+        a loop the cursor strings alone do not show, so the run stops.
         """
-        self._extracted_at = page.extracted_at
-        page_cursor: str | None = None
-        seen_cursors: set[str] = set()
-        seen_ids: set[str] = set()
-        received = 0
-        while True:
-            received += len(page.records)
-            records = self.checker.check_page(page.raw, page.records)
-            fresh = []
-            for record in records:
-                if record["id"] not in seen_ids:
-                    seen_ids.add(record["id"])
-                    fresh.append(record)
-            if len(fresh) < len(records):
-                if not fresh:
-                    msg = (
-                        f"Cursor went backwards: the page for cursor {page_cursor!r} holds only "
-                        f"CDRs already read in {window}. Stopping instead of paging forever; "
-                        "the next run re-reads this window."
-                    )
-                    raise CursorLoopError(msg)
-                self.logger.warning(
-                    "%d CDR(s) the API returned twice in %s were emitted once",
-                    len(records) - len(fresh),
-                    window,
-                )
-            yield from fresh
-            cursor = page.next_cursor
-            if cursor is None:
-                return received
-            complete = page.total is not None and received >= page.total
-            if complete and len(page.records) < self.page_size:
-                return received
-            if cursor in seen_cursors:
+        records = self.checker.check_page(event.page.records())
+        fresh = []
+        for record in records:
+            if record["id"] not in seen_ids:
+                seen_ids.add(record["id"])
+                fresh.append(record)
+        if len(fresh) < len(records):
+            if not fresh:
                 msg = (
-                    f"Cursor loop: the API returned cursor {cursor!r} again while paging "
-                    f"started_at in {window} after {received} CDRs. Stopping instead of paging "
-                    "forever; the bookmark stays at the last completed window, so the next "
-                    "run re-reads this window."
+                    f"Cursor went backwards: the page for cursor {event.cursor!r} holds only "
+                    f"CDRs already read in {event.window}. Stopping instead of paging forever; "
+                    "the next run re-reads this window."
                 )
                 raise CursorLoopError(msg)
-            seen_cursors.add(cursor)
-            page_cursor = cursor
-            page = self.fetch_page(PageToken(window, cursor))
-            self._extracted_at = page.extracted_at
+            self.logger.warning(
+                "%d CDR(s) the API returned twice in %s were emitted once",
+                len(records) - len(fresh),
+                event.window,
+            )
+        return fresh
 
     def _checkpoint(self, window: Window) -> None:
         """Move the bookmark to the end of a fully emitted window and emit STATE."""
@@ -175,6 +153,12 @@ class CdrsStream(VoisoStream):
                     version=self._stream_version,
                     time_extracted=self._extracted_at,
                 )
+
+    def generate_child_contexts(
+        self, record: dict[str, Any], context: Mapping[str, Any] | None
+    ) -> Iterable[Mapping[str, Any] | None]:
+        """None: CDR streams have no child streams (this spares a dict copy per record)."""
+        return ()
 
     def _increment_stream_state(
         self, latest_record: dict, *, context: Mapping[str, Any] | None = None

@@ -53,13 +53,12 @@ class Window:
         """False for a single millisecond: its CDRs can only be paged, not divided."""
         return self.end_ms - self.start_ms > 1
 
-    def split(self, total: int, window_records: int) -> list[Window]:
-        """Equal sub-windows, enough that each holds about `window_records` if CDRs are even.
+    def split(self, parts: int) -> list[Window]:
+        """`parts` sub-windows of equal span (fewer if the window is only a few ms wide).
 
-        Uneven data is handled by the caller splitting a crowded child again; empty
-        children cost one request each.
+        Uneven data is handled by splitting a crowded child again; empty children cost
+        one request each.
         """
-        parts = max(2, math.ceil(total / window_records))
         span = self.end_ms - self.start_ms
         parts = min(parts, span)
         edges = [self.start_ms + (span * i) // parts for i in range(parts + 1)]

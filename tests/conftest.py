@@ -69,7 +69,11 @@ def run_tap(config: dict[str, Any], state: dict[str, Any] | None = None) -> Sync
     """Sync in-process and return the Singer messages written."""
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        TapVoiso(config=config, state=state).sync_all()
+        tap = TapVoiso(config=config, state=state)
+        try:
+            tap.sync_all()
+        finally:  # what a CLI run writes at exit, even after an error
+            tap.message_writer.flush()
     return parse_messages(out.getvalue())
 
 

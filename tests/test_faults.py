@@ -7,11 +7,13 @@ fault switches: fault rate and mix, rate limit, hangs, cursor misbehaviour.
 from __future__ import annotations
 
 import json
+import re
 import signal
 import subprocess
 import sys
 import time
 from collections import Counter
+from urllib.parse import unquote
 
 import pytest
 
@@ -104,9 +106,10 @@ def test_a_cursor_that_jumps_backwards_is_stopped_naming_it(make_sim, tmp_path):
     result = run_cli(tap_config(server, page_size=100), tmp_path, timeout=60)
     assert result.returncode == 1
     assert "Cursor went backwards" in result.stderr
-    cursor = server.simulator.requests[-1].split("cursor=")[1]
-    assert cursor in result.stderr
-    assert len(server.simulator.requests) <= 5
+    named = re.search(r"the page for cursor '([^']+)'", result.stderr).group(1)
+    assert any(named in unquote(path) for path in server.simulator.requests)
+    # Stopped at once: each parallel window read at most a few pages ahead.
+    assert len(server.simulator.requests) <= 4 * 4
     ids = Counter(r["id"] for r in parse_messages(result.stdout).records)
     assert max(ids.values()) == 1  # what was emitted was emitted once
 

@@ -1,4 +1,8 @@
-"""Cursor paging edge cases, each against a simulator switched to that behaviour."""
+"""Cursor paging edge cases, each against a simulator switched to that behaviour.
+
+Tests that count requests read one window at a time (`concurrency: 1`): they are
+about one cursor chain; tests/test_concurrency.py covers parallel windows.
+"""
 
 from __future__ import annotations
 
@@ -18,14 +22,14 @@ def assert_exactly_once(result, server):
 @pytest.mark.parametrize("last_page", ["null", "absent", "present"])
 def test_last_page_cursor_null_absent_or_present(make_sim, last_page):
     server = make_sim(records=1000, burst=0, last_page=last_page)
-    result = run_tap(tap_config(server, page_size=300))
+    result = run_tap(tap_config(server, page_size=300, concurrency=1))
     assert_exactly_once(result, server)
     assert len(server.simulator.requests) == 4  # 300, 300, 300, 100
 
 
 def test_full_last_page_with_a_cursor_ends_on_the_empty_page_after_it(make_sim):
     server = make_sim(records=900, burst=0, last_page="present")
-    result = run_tap(tap_config(server, page_size=300))
+    result = run_tap(tap_config(server, page_size=300, concurrency=1))
     assert_exactly_once(result, server)
     statuses = server.simulator.statuses
     assert len(statuses) == 4  # three full pages, then one empty page with a null cursor
@@ -56,7 +60,7 @@ def test_any_record_order(make_sim, order):
 @pytest.mark.parametrize("fault", ["repeat", "cycle"])
 def test_cursor_loop_stops_with_an_error_naming_the_cursor(make_sim, tmp_path, fault):
     server = make_sim(records=1000, burst=0, cursor_fault=fault)
-    result = run_cli(tap_config(server, page_size=100), tmp_path, timeout=60)
+    result = run_cli(tap_config(server, page_size=100, concurrency=1), tmp_path, timeout=60)
     assert result.returncode != 0
     assert "Cursor loop" in result.stderr
     looped = server.simulator.requests[-1].split("cursor=")[1]

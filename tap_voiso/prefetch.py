@@ -1,0 +1,214 @@
+"""Reading several windows at once while emitting them strictly in order.
+
+Each window is read by a `WindowReader` on its own thread: first page, then
+`next_cursor` after `next_cursor`, up to a whole window ahead of the consumer. `read_windows`
+keeps up to `concurrency` readers running over consecutive windows and hands their
+pages to the stream in window order, so the output, and the bookmark that follows
+each finished window, are exactly those of a sequential read. Memory stays bounded by
+`concurrency x ahead` undecoded pages whatever the size of the range.
+
+Threads fit here because a reader spends its time waiting on the network, with the
+GIL released; the CPU work (decoding, emitting) is the consumer's.
+"""
+
+from __future__ import annotations
+
+import math
+import queue
+import threading
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from tap_voiso.client import Page, PageToken
+from tap_voiso.errors import CursorLoopError
+from tap_voiso.windows import Window
+
+
+@dataclass(frozen=True)
+class PageRead:
+    """One page of a window, and the cursor that fetched it (None for the first page)."""
+
+    window: Window
+    page: Page
+    cursor: str | None
+
+
+@dataclass(frozen=True)
+class WindowDone:
+    """Every page of `window` has been handed over."""
+
+    window: Window
+    received: int
+
+
+@dataclass(frozen=True)
+class _Split:
+    children: list[Window]
+    total: int
+
+
+@dataclass(frozen=True)
+class _Failed:
+    error: BaseException
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How windows are sized and read."""
+
+    page_size: int
+    window_records: int
+    concurrency: int
+
+    @property
+    def ahead(self) -> int:
+        """Pages a reader may hold: a whole window.
+
+        So the next windows are read in full while the current one is emitted; at
+        most `concurrency x ahead` undecoded pages are in memory.
+        """
+        return math.ceil(self.window_records / self.page_size) + 1
+
+    def parts(self, window: Window, total: int, *, top: bool) -> int:
+        """Into how many windows a window holding `total` CDRs is cut (1: read it whole).
+
+        More than `window_records` always splits. The run's whole range is also cut
+        into `concurrency` windows when it holds enough pages to share out, so an
+        hourly run is read in parallel too; smaller windows are not cut for that.
+        """
+        if not window.splittable:
+            return 1
+        parts = math.ceil(total / self.window_records)
+        if top and self.concurrency > 1:
+            parts = max(parts, min(self.concurrency, total // (2 * self.page_size)))
+        return parts if parts > 1 else 1
+
+
+class WindowReader:
+    """Reads one window on a daemon thread into a small queue of pages."""
+
+    def __init__(
+        self,
+        fetch: Callable[[PageToken], Page],
+        window: Window,
+        plan: Plan,
+        stop: threading.Event,
+        *,
+        top: bool,
+    ) -> None:
+        self.window = window
+        self.split: _Split | None = None
+        self._fetch = fetch
+        self._plan = plan
+        self._stop = stop
+        self._top = top
+        self._queue: queue.Queue[PageRead | WindowDone | _Split | _Failed] = queue.Queue(
+            maxsize=plan.ahead
+        )
+        self._thread = threading.Thread(target=self._run, name=f"window {window}", daemon=True)
+        self._thread.start()
+
+    def get(self) -> PageRead | WindowDone | _Split | _Failed:
+        """The reader's next item, waiting for it if need be."""
+        return self._queue.get()
+
+    def _put(self, item: PageRead | WindowDone | _Split | _Failed) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.2)
+            except queue.Full:
+                continue
+            return True
+        return False
+
+    def _run(self) -> None:
+        try:
+            self._read()
+        except BaseException as exc:
+            self._put(_Failed(exc))
+
+    def _read(self) -> None:
+        window, plan = self.window, self._plan
+        page = self._fetch(PageToken(window))
+        parts = plan.parts(window, page.total or 0, top=self._top)
+        if page.total is not None and parts > 1:
+            self.split = _Split(window.split(parts), page.total)
+            self._put(self.split)
+            return
+        seen_cursors: set[str] = set()
+        received, cursor = 0, None
+        while True:
+            received += page.count
+            if not self._put(PageRead(window, page, cursor)):
+                return
+            cursor = page.next_cursor
+            if cursor is None:
+                break
+            # A short page that reaches metadata.total (an empty one included) is the last.
+            if page.total is not None and received >= page.total and page.count < plan.page_size:
+                break
+            if cursor in seen_cursors:
+                msg = (
+                    f"Cursor loop: the API returned cursor {cursor!r} again while paging "
+                    f"started_at in {window} after {received} CDRs. Stopping instead of paging "
+                    "forever; the bookmark stays at the last completed window, so the next "
+                    "run re-reads this window."
+                )
+                raise CursorLoopError(msg)
+            seen_cursors.add(cursor)
+            if self._stop.is_set():
+                return
+            page = self._fetch(PageToken(window, cursor))
+        self._put(WindowDone(window, received))
+
+
+def read_windows(
+    fetch: Callable[[PageToken], Page],
+    full: Window,
+    plan: Plan,
+    log: Callable[[str], None],
+) -> Iterator[PageRead | WindowDone]:
+    """Pages of every window of `full`, windows in order, read `plan.concurrency` at a time."""
+    stop = threading.Event()
+    items: deque[Window | WindowReader] = deque([full] if full.end_ms > full.start_ms else [])
+    top = True
+    try:
+        while items:
+            _expand_splits(items, log)
+            for index in range(min(plan.concurrency, len(items))):
+                item = items[index]
+                if isinstance(item, Window):
+                    items[index] = WindowReader(fetch, item, plan, stop, top=top)
+                    top = False
+            head = items[0]
+            assert isinstance(head, WindowReader)  # noqa: S101 (the loop above started it)
+            event = head.get()
+            if isinstance(event, _Failed):
+                raise event.error
+            if isinstance(event, _Split):
+                items.popleft()
+                items.extendleft(reversed(event.children))
+                log(_split_message(head.window, event))
+                continue
+            if isinstance(event, WindowDone):
+                items.popleft()
+            yield event
+    finally:
+        stop.set()
+
+
+def _expand_splits(items: deque[Window | WindowReader], log: Callable[[str], None]) -> None:
+    """Replace readers that decided to split (beyond the head) by their child windows."""
+    for index in range(len(items) - 1, 0, -1):
+        item = items[index]
+        if isinstance(item, WindowReader) and item.split is not None:
+            split = item.split
+            del items[index]
+            for child in reversed(split.children):
+                items.insert(index, child)
+            log(_split_message(item.window, split))
+
+
+def _split_message(window: Window, split: _Split) -> str:
+    return f"{window} holds {split.total} CDRs: reading it as {len(split.children)} windows"
