@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -55,26 +56,15 @@ print(elapsed, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, code)
 """
 
 
-def start_simulator(records: int, latency_ms: float) -> tuple[subprocess.Popen[str], str]:
+def start_simulator(
+    records: int, latency_ms: float, start: str, span_days: float
+) -> tuple[subprocess.Popen[str], str]:
     """Start `python -m voiso_simulator` on a free port; return it and its URL."""
     process = subprocess.Popen(
-        [
-            PYTHON,
-            "-m",
-            "voiso_simulator",
-            "--port",
-            "0",
-            "--records",
-            str(records),
-            "--span-days",
-            str(max(30, records / 20000)),
-            "--latency-ms",
-            str(latency_ms),
-        ],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+        [PYTHON, "-m", "voiso_simulator", "--port", "0", "--records", str(records),
+         "--start", start, "--span-days", str(span_days), "--latency-ms", str(latency_ms)],
+        cwd=ROOT, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
     assert process.stdout is not None
     line = process.stdout.readline()
     url = line.split(" at ")[1].split(" ")[0]
@@ -99,6 +89,7 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=200_000)
     parser.add_argument("--latency-ms", type=float, default=0.0)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--span-days", type=float, default=30.0, help="days of CDRs up to now")
     parser.add_argument("--only", choices=["tap", "raw"], help="run one contender only")
     parser.add_argument(
         "--tap-settings",
@@ -109,10 +100,15 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    simulator, url = start_simulator(args.records, args.latency_ms)
+    # A backfill of the history up to now: CDRs over the last --span-days, and the
+    # tap's start_date where they begin.
+    start = (datetime.now(timezone.utc) - timedelta(days=args.span_days)).strftime(
+        "%Y-%m-%dT%H:%M:%SZ"
+    )
+    simulator, url = start_simulator(args.records, args.latency_ms, start, args.span_days)
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            base = {"api_key": KEY, "api_url": url, "start_date": "2025-01-01T00:00:00Z"}
+            base = {"api_key": KEY, "api_url": url, "start_date": start}
             tap = str(Path(PYTHON).parent / "tap-voiso")
             contenders = {"raw loop": [PYTHON, "-c", RAW_LOOP, url, KEY]}
             for index, extra in enumerate([None, *args.tap_settings]):

@@ -46,6 +46,7 @@ class WindowDone:
 class _Split:
     children: list[Window]
     total: int
+    target: int
 
 
 @dataclass(frozen=True)
@@ -70,19 +71,23 @@ class Plan:
         """
         return math.ceil(self.window_records / self.page_size) + 1
 
-    def parts(self, window: Window, total: int, *, top: bool) -> int:
-        """Into how many windows a window holding `total` CDRs is cut (1: read it whole).
+    def target(self, run_total: int) -> int:
+        """CDRs per window for a run whose whole range holds `run_total`.
 
-        More than `window_records` always splits. The run's whole range is also cut
-        into `concurrency` windows when it holds enough pages to share out, so an
-        hourly run is read in parallel too; smaller windows are not cut for that.
+        At most `window_records`; with concurrency, small enough that the run is
+        shared out among the readers (a window's pages are a chain, read one after
+        the other), but never under two pages, so that an hourly run is read in
+        parallel too without splitting it into crumbs.
         """
-        if not window.splittable:
-            return 1
-        parts = math.ceil(total / self.window_records)
-        if top and self.concurrency > 1:
-            parts = max(parts, min(self.concurrency, total // (2 * self.page_size)))
-        return parts if parts > 1 else 1
+        if self.concurrency <= 1:
+            return self.window_records
+        share = math.ceil(run_total / self.concurrency)
+        return max(2 * self.page_size, min(self.window_records, share))
+
+    @staticmethod
+    def parts(window: Window, total: int, target: int) -> int:
+        """Into how many windows a window holding `total` CDRs is cut (1: read it whole)."""
+        return max(1, math.ceil(total / target)) if window.splittable else 1
 
 
 class WindowReader:
@@ -94,15 +99,14 @@ class WindowReader:
         window: Window,
         plan: Plan,
         stop: threading.Event,
-        *,
-        top: bool,
+        target: int | None,
     ) -> None:
         self.window = window
         self.split: _Split | None = None
         self._fetch = fetch
         self._plan = plan
         self._stop = stop
-        self._top = top
+        self._target = target  # None for the run's whole range: its total sets it
         self._queue: queue.Queue[PageRead | WindowDone | _Split | _Failed] = queue.Queue(
             maxsize=plan.ahead
         )
@@ -131,9 +135,10 @@ class WindowReader:
     def _read(self) -> None:
         window, plan = self.window, self._plan
         page = self._fetch(PageToken(window))
-        parts = plan.parts(window, page.total or 0, top=self._top)
+        target = self._target or plan.target(page.total or 0)
+        parts = plan.parts(window, page.total or 0, target)
         if page.total is not None and parts > 1:
-            self.split = _Split(window.split(parts), page.total)
+            self.split = _Split(window.split(parts), page.total, target)
             self._put(self.split)
             return
         seen_cursors: set[str] = set()
@@ -172,21 +177,21 @@ def read_windows(
     """Pages of every window of `full`, windows in order, read `plan.concurrency` at a time."""
     stop = threading.Event()
     items: deque[Window | WindowReader] = deque([full] if full.end_ms > full.start_ms else [])
-    top = True
+    target: int | None = None
     try:
         while items:
             _expand_splits(items, log)
             for index in range(min(plan.concurrency, len(items))):
                 item = items[index]
                 if isinstance(item, Window):
-                    items[index] = WindowReader(fetch, item, plan, stop, top=top)
-                    top = False
+                    items[index] = WindowReader(fetch, item, plan, stop, target)
             head = items[0]
             assert isinstance(head, WindowReader)  # noqa: S101 (the loop above started it)
             event = head.get()
             if isinstance(event, _Failed):
                 raise event.error
             if isinstance(event, _Split):
+                target = event.target
                 items.popleft()
                 items.extendleft(reversed(event.children))
                 log(_split_message(head.window, event))
