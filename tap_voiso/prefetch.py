@@ -24,6 +24,10 @@ from tap_voiso.client import Page, PageToken
 from tap_voiso.errors import CursorLoopError
 from tap_voiso.windows import Window
 
+# Undecoded pages one reader may hold: bounds memory at `concurrency x 8` pages (about
+# 60 MB at the defaults) whatever the window size; chosen with benchmarks/run.py.
+MAX_AHEAD_PAGES = 8
+
 
 @dataclass(frozen=True)
 class PageRead:
@@ -64,12 +68,12 @@ class Plan:
 
     @property
     def ahead(self) -> int:
-        """Pages a reader may hold: a whole window.
+        """Pages a reader may hold: its whole window, up to `MAX_AHEAD_PAGES`.
 
-        So the next windows are read in full while the current one is emitted; at
-        most `concurrency x ahead` undecoded pages are in memory.
+        So the next windows are read while the current one is emitted; at most
+        `concurrency x ahead` undecoded pages (about 0.9 MB each) are in memory.
         """
-        return math.ceil(self.window_records / self.page_size) + 1
+        return min(MAX_AHEAD_PAGES, math.ceil(self.window_records / self.page_size) + 1)
 
     def target(self, run_total: int) -> int:
         """CDRs per window for a run whose whole range holds `run_total`.

@@ -155,6 +155,10 @@ class Simulator:
         self.requests: list[str] = []  # path and raw query of every API request
         self.statuses: list[int] = []
         self.faults: Counter[str] = Counter()  # faults served, by kind
+        self.started: list[float] = []  # monotonic time each API request arrived
+        self.answered: list[tuple[float, int]] = []  # (monotonic time, status) of each answer
+        self.inflight = 0
+        self.max_inflight = 0  # most API requests served at the same time
         self._rng = random.Random(self.config.fault_seed)
         self._recent: deque[float] = deque()
         self._cursor_history: dict[tuple[Any, ...], list[str]] = {}
@@ -185,6 +189,9 @@ class Simulator:
         with self.lock:
             self.requests.clear()
             self.statuses.clear()
+            self.started.clear()
+            self.answered.clear()
+            self.max_inflight = 0
             self._cursor_history.clear()
             self._page_counts.clear()
 
@@ -588,9 +595,17 @@ class Handler(BaseHTTPRequestHandler):
             return
         with sim.lock:
             sim.requests.append(self.path)
-        status = self._serve(sim, parts.query)
+            sim.started.append(time.monotonic())
+            sim.inflight += 1
+            sim.max_inflight = max(sim.max_inflight, sim.inflight)
+        try:
+            status = self._serve(sim, parts.query)
+        finally:
+            with sim.lock:
+                sim.inflight -= 1
         with sim.lock:
             sim.statuses.append(status)
+            sim.answered.append((time.monotonic(), status))
 
     def _serve(self, sim: Simulator, raw_query: str) -> int:
         cfg = sim.config
