@@ -24,6 +24,8 @@ VARIANT = "tap-voiso"
 HUB_FILE = ROOT / "hub" / "_data" / "meltano" / "extractors" / "tap-voiso" / f"{VARIANT}.yml"
 MELTANO_YML = ROOT / "meltano.yml"
 GROUP_VALIDATION = [["api_key", "cluster_id"], ["api_key", "api_url"]]
+# Every CDR once; the per-channel streams read them again, so they are opted into.
+DEFAULT_SELECT = ["cdrs.*"]
 KINDS = {
     "integer": "integer",
     "number": "decimal",
@@ -110,6 +112,7 @@ def hub_definition() -> dict[str, Any]:
         "quality": "unknown",
         "capabilities": sorted(info["capabilities"]),
         "settings_group_validation": GROUP_VALIDATION,
+        "select": DEFAULT_SELECT,
         "settings": settings_definitions(),
         "supported_python_versions": info["supported_python_versions"],
     }
@@ -126,6 +129,7 @@ def render_meltano_yml(text: str) -> str:
     (extractor,) = [p for p in project["plugins"]["extractors"] if p["name"] == "tap-voiso"]
     extractor["capabilities"] = sorted(about()["capabilities"])
     extractor["settings_group_validation"] = GROUP_VALIDATION
+    extractor["select"] = DEFAULT_SELECT
     extractor["settings"] = settings_definitions()
     return yaml.safe_dump(project, sort_keys=False, allow_unicode=True, width=100)
 

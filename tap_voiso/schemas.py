@@ -156,3 +156,27 @@ def cdr_schema() -> dict:
     ).to_dict()
     schema["additionalProperties"] = True
     return schema
+
+
+COMMON_NAMES = frozenset(prop.name for prop in COMMON_FIELDS)
+
+
+def lifted_name(data_key: str) -> str:
+    """Where a `data` field lands in a channel stream.
+
+    Its own name, unless a common field has it already (then `data_<name>`): no
+    documented field collides, but one Voiso adds tomorrow might.
+    """
+    return f"data_{data_key}" if data_key in COMMON_NAMES else data_key
+
+
+def channel_schema(cdr_type: str) -> dict:
+    """One channel's stream: the common fields and that type's `data` fields, lifted.
+
+    No other type's fields, so each warehouse table has only columns that mean
+    something for its rows; fields Voiso adds still pass (additionalProperties).
+    """
+    lifted = (th.Property(lifted_name(p.name), p.wrapped) for p in DATA_BY_TYPE[cdr_type])
+    schema = th.PropertiesList(*COMMON_FIELDS, *lifted).to_dict()
+    schema["additionalProperties"] = True
+    return schema

@@ -12,19 +12,22 @@ from __future__ import annotations
 from collections.abc import Generator, Iterable, Mapping
 from datetime import datetime
 from functools import cached_property
-from typing import Any
+from typing import Any, ClassVar
 
 from singer_sdk.helpers._catalog import pop_deselected_record_properties
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.singerlib.messages import RecordMessage
 
 from tap_voiso import settings
-from tap_voiso.client import VoisoStream
+from tap_voiso.client import PageToken, VoisoStream
 from tap_voiso.errors import CursorLoopError
 from tap_voiso.prefetch import PageRead, Plan, WindowDone, read_windows
 from tap_voiso.records import RecordChecker
-from tap_voiso.schemas import cdr_schema
+from tap_voiso.schemas import DATA_BY_TYPE, cdr_schema, channel_schema, lifted_name
 from tap_voiso.windows import EARLIEST, Window, iso_ms, to_ms
+
+# The shape of a CDR as the API sends it, which every page is checked against.
+API_SCHEMA = cdr_schema()
 
 
 class CdrsStream(VoisoStream):
@@ -33,7 +36,7 @@ class CdrsStream(VoisoStream):
     name = "cdrs"
     primary_keys = ("id",)
     replication_key = "started_at"
-    schema = cdr_schema()
+    schema = API_SCHEMA
     # Records arrive as parsed JSON that already has the schema's types; conformance
     # would only cost time and drop fields Voiso adds (see tests/test_records.py).
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
@@ -68,8 +71,8 @@ class CdrsStream(VoisoStream):
 
     @cached_property
     def checker(self) -> RecordChecker:
-        """Checks each page against this stream's schema."""
-        return RecordChecker(self.schema, self.logger)
+        """Checks each page against the API's record schema."""
+        return RecordChecker(API_SCHEMA, self.logger)
 
     def get_records(self, context: Mapping[str, Any] | None) -> Iterable[dict[str, Any]]:
         """Read the range in windows, several at a time, emitting and checkpointing in order."""
@@ -169,3 +172,89 @@ class CdrsStream(VoisoStream):
         the reference does not promise) or hold the bookmark back until the very end
         of a multi-hour backfill; checkpointing whole windows does neither.
         """
+
+
+class ChannelStream(CdrsStream):
+    """The CDRs of one type, fetched with the API's `type` filter, `data` lifted to the top.
+
+    Everything else (windows, paging, retries, parallel readers, checks,
+    checkpoints) is `CdrsStream`'s; each channel keeps a bookmark of its own.
+    Not selected by default: with `cdrs` they would read every CDR twice, so a
+    catalog (Meltano's `select`) opts into them.
+    """
+
+    cdr_type: ClassVar[str]
+    selected_by_default = False
+
+    def get_url_params(
+        self, context: Mapping[str, Any] | None, next_page_token: PageToken | None
+    ) -> dict[str, Any]:
+        """The stream's own type in place of the `types` setting."""
+        params = super().get_url_params(context, next_page_token)
+        params["type[]"] = [self.cdr_type]
+        return params
+
+    def get_records(self, context: Mapping[str, Any] | None) -> Iterable[dict[str, Any]]:
+        """Nothing at all when the `types` setting leaves this channel out."""
+        wanted = self.config.get("types")
+        if wanted and self.cdr_type not in wanted:
+            self.logger.info(
+                "Stream '%s' is empty: the `types` setting %s leaves out '%s'",
+                self.name,
+                wanted,
+                self.cdr_type,
+            )
+            return
+        yield from super().get_records(context)
+
+    def post_process(
+        self, row: dict[str, Any], context: Mapping[str, Any] | None = None
+    ) -> dict[str, Any] | None:
+        """Lift the fields of `data` to the top level, values untouched."""
+        data = row.get("data")
+        if isinstance(data, dict):
+            del row["data"]
+            for key, value in data.items():
+                row[lifted_name(key)] = value
+        return row
+
+
+class CallsStream(ChannelStream):
+    """Voice calls."""
+
+    name = "calls"
+    cdr_type = "call"
+    schema = channel_schema("call")
+
+
+class ConversationsStream(ChannelStream):
+    """Messaging conversations (WhatsApp, Telegram, web chat, ...)."""
+
+    name = "conversations"
+    cdr_type = "conversation"
+    schema = channel_schema("conversation")
+
+
+class SmsMessagesStream(ChannelStream):
+    """SMS messages."""
+
+    name = "sms_messages"
+    cdr_type = "sms"
+    schema = channel_schema("sms")
+
+
+class HlrLookupsStream(ChannelStream):
+    """HLR lookups (is a number reachable, roaming)."""
+
+    name = "hlr_lookups"
+    cdr_type = "hlr_lookup"
+    schema = channel_schema("hlr_lookup")
+
+
+CHANNEL_STREAMS: tuple[type[ChannelStream], ...] = (
+    CallsStream,
+    ConversationsStream,
+    SmsMessagesStream,
+    HlrLookupsStream,
+)
+assert {s.cdr_type for s in CHANNEL_STREAMS} == set(DATA_BY_TYPE)  # noqa: S101 (one per type)

@@ -12,7 +12,7 @@ from singer_sdk.helpers.capabilities import CapabilitiesEnum, PluginCapabilities
 from tap_voiso import settings
 from tap_voiso.errors import VoisoError
 from tap_voiso.output import StateFlushingWriter
-from tap_voiso.streams import CdrsStream
+from tap_voiso.streams import CHANNEL_STREAMS, CdrsStream
 
 
 class TapVoiso(Tap):
@@ -56,4 +56,4 @@ class TapVoiso(Tap):
 
     def discover_streams(self) -> list[Stream]:
         """The streams this tap offers."""
-        return [CdrsStream(self)]
+        return [CdrsStream(self), *(stream(self) for stream in CHANNEL_STREAMS)]

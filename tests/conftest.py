@@ -65,11 +65,13 @@ def parse_messages(text: str) -> SyncResult:
     return SyncResult([json.loads(line) for line in text.splitlines() if line.strip()])
 
 
-def run_tap(config: dict[str, Any], state: dict[str, Any] | None = None) -> SyncResult:
+def run_tap(
+    config: dict[str, Any], state: dict[str, Any] | None = None, catalog: dict | None = None
+) -> SyncResult:
     """Sync in-process and return the Singer messages written."""
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        tap = TapVoiso(config=config, state=state)
+        tap = TapVoiso(config=config, state=state, catalog=catalog)
         try:
             tap.sync_all()
         finally:  # what a CLI run writes at exit, even after an error
@@ -96,6 +98,16 @@ def run_cli(
     return subprocess.run(
         command, capture_output=True, text=True, timeout=timeout, env=env, cwd=ROOT, check=False
     )
+
+
+def catalog_selecting(config: dict[str, Any], *streams: str) -> dict[str, Any]:
+    """The tap's catalog with exactly `streams` selected."""
+    catalog = TapVoiso(config=config).catalog_dict
+    for entry in catalog["streams"]:
+        for meta in entry["metadata"]:
+            if meta["breadcrumb"] == []:
+                meta["metadata"]["selected"] = entry["tap_stream_id"] in streams
+    return catalog
 
 
 @pytest.fixture

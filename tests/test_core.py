@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from singer_sdk.testing import get_tap_test_class
 
+from tap_voiso.streams import CHANNEL_STREAMS
 from tap_voiso.tap import TapVoiso
+from tests.conftest import catalog_selecting
 from voiso_simulator import DEFAULT_KEY, DatasetSpec, Simulator, start
 
 SERVER = start(Simulator(DatasetSpec(records=1500, seed=3, burst=300)))
@@ -21,4 +23,8 @@ SAMPLE_CONFIG = {
     "window_records": 1000,
 }
 
-TestTapVoiso = get_tap_test_class(tap_class=TapVoiso, config=SAMPLE_CONFIG)
+# Every stream selected: the channel streams are off by default, and the suite should
+# check them too.
+ALL_STREAMS = catalog_selecting(SAMPLE_CONFIG, "cdrs", *(s.name for s in CHANNEL_STREAMS))
+
+TestTapVoiso = get_tap_test_class(tap_class=TapVoiso, config=SAMPLE_CONFIG, catalog=ALL_STREAMS)
