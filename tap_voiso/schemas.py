@@ -16,21 +16,19 @@ def _obj(*properties: th.Property) -> th.ObjectType:
     return th.ObjectType(*properties, additional_properties=True)
 
 
-# A related object Voiso identifies by an integer id (queue, campaign, canned message).
-NAMED_WITH_INT_ID = _obj(
-    th.Property("id", th.IntegerType),
-    th.Property("name", th.StringType),
-    th.Property("name_snapshot", th.StringType),
-    th.Property("deleted", th.BooleanType),
-)
+def _named(id_type: type[th.JSONTypeHelper]) -> th.ObjectType:
+    """A related object: its id, its name now and when the CDR was made, deleted or not."""
+    return _obj(
+        th.Property("id", id_type),
+        th.Property("name", th.StringType),
+        th.Property("name_snapshot", th.StringType),
+        th.Property("deleted", th.BooleanType),
+    )
 
-# A related object identified by a uuid (flow).
-NAMED_WITH_UUID = _obj(
-    th.Property("id", th.UUIDType),
-    th.Property("name", th.StringType),
-    th.Property("name_snapshot", th.StringType),
-    th.Property("deleted", th.BooleanType),
-)
+
+# Queue, campaign, canned message: integer ids. Flow: a uuid.
+NAMED_WITH_INT_ID = _named(th.IntegerType)
+NAMED_WITH_UUID = _named(th.UUIDType)
 
 USER = _obj(
     th.Property("id", th.StringType),

@@ -186,6 +186,11 @@ class ChannelStream(CdrsStream):
     cdr_type: ClassVar[str]
     selected_by_default = False
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Each channel's schema follows from its CDR type."""
+        super().__init_subclass__(**kwargs)
+        cls.schema = channel_schema(cls.cdr_type)
+
     def get_url_params(
         self, context: Mapping[str, Any] | None, next_page_token: PageToken | None
     ) -> dict[str, Any]:
@@ -222,33 +227,25 @@ class ChannelStream(CdrsStream):
 class CallsStream(ChannelStream):
     """Voice calls."""
 
-    name = "calls"
-    cdr_type = "call"
-    schema = channel_schema("call")
+    name, cdr_type = "calls", "call"
 
 
 class ConversationsStream(ChannelStream):
     """Messaging conversations (WhatsApp, Telegram, web chat, ...)."""
 
-    name = "conversations"
-    cdr_type = "conversation"
-    schema = channel_schema("conversation")
+    name, cdr_type = "conversations", "conversation"
 
 
 class SmsMessagesStream(ChannelStream):
     """SMS messages."""
 
-    name = "sms_messages"
-    cdr_type = "sms"
-    schema = channel_schema("sms")
+    name, cdr_type = "sms_messages", "sms"
 
 
 class HlrLookupsStream(ChannelStream):
-    """HLR lookups (is a number reachable, roaming)."""
+    """HLR lookups: is a number reachable, is it roaming."""
 
-    name = "hlr_lookups"
-    cdr_type = "hlr_lookup"
-    schema = channel_schema("hlr_lookup")
+    name, cdr_type = "hlr_lookups", "hlr_lookup"
 
 
 CHANNEL_STREAMS: tuple[type[ChannelStream], ...] = (

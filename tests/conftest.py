@@ -110,6 +110,37 @@ def catalog_selecting(config: dict[str, Any], *streams: str) -> dict[str, Any]:
     return catalog
 
 
+def start_cli(
+    config: dict[str, Any], tmp_path: Path, *, stderr: int = subprocess.DEVNULL
+) -> subprocess.Popen[str]:
+    """`tap-voiso` running in the background, its stdout a pipe to read messages from."""
+    config_path = tmp_path / "config.json"
+    config_path.write_text(json.dumps(config))
+    command = [sys.executable, "-m", "tap_voiso", "--config", str(config_path)]
+    return subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=stderr, text=True)
+
+
+def read_until_checkpoint(
+    process: subprocess.Popen[str], count: int, lines: list[str]
+) -> dict[str, Any] | None:
+    """Collect stdout lines until the `count`-th STATE with a bookmark; return that state.
+
+    None if the process ended first (its remaining output is collected all the same).
+    """
+    assert process.stdout is not None
+    seen = 0
+    for line in process.stdout:
+        lines.append(line)
+        message = json.loads(line)
+        if message["type"] == "STATE" and message["value"]["bookmarks"]["cdrs"].get(
+            "replication_key_value"
+        ):
+            seen += 1
+            if seen == count:
+                return message["value"]
+    return None
+
+
 @pytest.fixture
 def make_sim() -> Iterator[Callable[..., SimServer]]:
     """Build simulators for one test: `make_sim(records=..., order="desc", ...)`."""

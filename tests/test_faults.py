@@ -6,18 +6,23 @@ fault switches: fault rate and mix, rate limit, hangs, cursor misbehaviour.
 
 from __future__ import annotations
 
-import json
 import re
 import signal
 import subprocess
-import sys
 import time
 from collections import Counter
 from urllib.parse import unquote
 
 import pytest
 
-from tests.conftest import ROOT, parse_messages, run_cli, run_tap, tap_config
+from tests.conftest import (
+    parse_messages,
+    read_until_checkpoint,
+    run_cli,
+    run_tap,
+    start_cli,
+    tap_config,
+)
 
 
 def bookmark_of(state):
@@ -51,24 +56,12 @@ def test_sustained_429_stops_clearly_and_the_next_run_resumes_without_a_gap(make
     server = make_sim(records=8000, burst=0, retry_after="none")
     sim = server.simulator
     config = tap_config(server, window_records=2000, max_tries=3)
-    config_path = tmp_path / "config.json"
-    config_path.write_text(json.dumps(config))
-    command = [sys.executable, "-m", "tap_voiso", "--config", str(config_path)]
-    lines = []
-    checkpoints = 0
-    with subprocess.Popen(
-        command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    ) as process:
-        assert process.stdout is not None
-        assert process.stderr is not None
-        for line in process.stdout:
-            lines.append(line)
-            message = json.loads(line)
-            if message["type"] == "STATE" and bookmark_of(message["value"]):
-                checkpoints += 1
-                if checkpoints == 2:
-                    sim.configure(fault_rate=1.0, fault_mix=["429"])
-        stderr = process.stderr.read()
+    lines: list[str] = []
+    with start_cli(config, tmp_path, stderr=subprocess.PIPE) as process:
+        assert read_until_checkpoint(process, 2, lines)
+        sim.configure(fault_rate=1.0, fault_mix=["429"])
+        lines.extend(process.stdout)  # type: ignore[arg-type]
+        stderr = process.stderr.read()  # type: ignore[union-attr]
     assert process.returncode == 1
     assert "Gave up after 3 tries (the `max_tries` setting)" in stderr
     assert "HTTP 429" in stderr
@@ -126,25 +119,12 @@ def test_a_cursor_that_overlaps_the_page_before_is_handled_exactly_once(make_sim
 def test_sigterm_exits_promptly_with_a_state_that_resumes_without_a_gap(make_sim, tmp_path):
     server = make_sim(records=12000, burst=0, latency_ms=20)
     config = tap_config(server, page_size=500, window_records=2000)
-    config_path = tmp_path / "config.json"
-    config_path.write_text(json.dumps(config))
-    command = [sys.executable, "-m", "tap_voiso", "--config", str(config_path)]
-    lines = []
-    with subprocess.Popen(
-        command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
-    ) as process:
-        assert process.stdout is not None
-        checkpoints = 0
-        for line in process.stdout:
-            lines.append(line)
-            message = json.loads(line)
-            if message["type"] == "STATE" and bookmark_of(message["value"]):
-                checkpoints += 1
-                if checkpoints == 2:
-                    break
+    lines: list[str] = []
+    with start_cli(config, tmp_path) as process:
+        assert read_until_checkpoint(process, 2, lines)
         sent = time.monotonic()
         process.send_signal(signal.SIGTERM)
-        lines.extend(process.stdout)
+        lines.extend(process.stdout)  # type: ignore[arg-type]
         process.wait(timeout=15)
     assert time.monotonic() - sent < 5
     first = parse_messages("".join(lines))

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import signal
-import subprocess
-import sys
 from collections import Counter
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from tap_voiso.windows import iso_ms
-from tests.conftest import ROOT, run_tap, tap_config
+from tests.conftest import parse_messages, read_until_checkpoint, run_tap, start_cli, tap_config
 from voiso_simulator.data import parse_iso
 
 DAY_MS = 86_400_000
@@ -171,35 +168,15 @@ def test_sigkill_mid_backfill_resumes_with_no_gap_and_a_bounded_reread(make_sim,
     config = tap_config(
         server, page_size=500, window_records=2000, lookback_minutes=lookback_minutes
     )
-    config_path = tmp_path / "config.json"
-    config_path.write_text(json.dumps(config))
-    command = [sys.executable, "-m", "tap_voiso", "--config", str(config_path)]
-
-    first_ids: list[str] = []
-    last_state = None
-    checkpoints = 0
-    with subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT
-    ) as process:
-        assert process.stdout is not None
-        for line in process.stdout:
-            message = json.loads(line)
-            if message["type"] == "RECORD":
-                first_ids.append(message["record"]["id"])
-            elif message["type"] == "STATE":
-                last_state = message["value"]
-                if last_state["bookmarks"]["cdrs"].get("replication_key_value"):
-                    checkpoints += 1
-                    if checkpoints == 3:
-                        break
+    lines: list[str] = []
+    with start_cli(config, tmp_path) as process:
+        last_state = read_until_checkpoint(process, 3, lines)
         # Records emitted after that checkpoint, before the kill, belong to run one too.
-        for _ in range(300):
-            message = json.loads(process.stdout.readline())
-            if message["type"] == "RECORD":
-                first_ids.append(message["record"]["id"])
+        lines.extend(process.stdout.readline() for _ in range(300))  # type: ignore[union-attr]
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=10)
     assert process.returncode == -signal.SIGKILL
+    first_ids = [r["id"] for r in parse_messages("".join(lines)).records]
     assert last_state is not None
 
     served = server.simulator.visible_records()
