@@ -173,7 +173,6 @@ class VoisoStream(RESTStream[PageToken]):
     """Base stream for `GET /api/v4/reporting/cdrs`."""
 
     path = "/api/v4/reporting/cdrs"
-    extra_retry_statuses = list(RETRY_STATUSES)  # noqa: RUF012 (the SDK declares it so)
 
     @cached_property
     def rate_gate(self) -> RateGate:

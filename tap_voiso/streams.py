@@ -38,7 +38,7 @@ class CdrsStream(VoisoStream):
     replication_key = "started_at"
     schema = API_SCHEMA
     # Records arrive as parsed JSON that already has the schema's types; conformance
-    # would only cost time and drop fields Voiso adds (see tests/test_records.py).
+    # would only cost time and drop fields Voiso adds (tests/test_output.py compares).
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
 
     @property
