@@ -7,6 +7,7 @@ for (which window, which cursor) and never sees HTTP.
 from __future__ import annotations
 
 import email.utils
+import queue
 import random
 import threading
 import time
@@ -183,13 +184,31 @@ class VoisoStream(RESTStream[PageToken]):
     def _thread_local(self) -> threading.local:
         return threading.local()
 
+    @cached_property
+    def _idle_sessions(self) -> queue.SimpleQueue[requests.Session]:
+        return queue.SimpleQueue()
+
     @property
     def requests_session(self) -> requests.Session:
-        """One session per thread: windows are read in parallel; sessions are not thread-safe."""
+        """One session per thread: windows are read in parallel; sessions are not thread-safe.
+
+        A thread takes an idle session (and its open connection) when there is one, so
+        a new window's reader skips the TCP and TLS handshakes.
+        """
         local = self._thread_local
         if not hasattr(local, "session"):
-            local.session = requests.Session()
+            try:
+                local.session = self._idle_sessions.get_nowait()
+            except queue.Empty:
+                local.session = requests.Session()
         return local.session  # type: ignore[no-any-return]
+
+    def release_session(self) -> None:
+        """Hand this thread's session to the next reader (a reader calls this when done)."""
+        session = getattr(self._thread_local, "session", None)
+        if session is not None:
+            del self._thread_local.session
+            self._idle_sessions.put(session)
 
     @property
     def url_base(self) -> str:

@@ -19,6 +19,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Protocol
 
 from tap_voiso.client import Page, PageToken
 from tap_voiso.errors import CursorLoopError
@@ -27,6 +28,16 @@ from tap_voiso.windows import Window
 # Undecoded pages one reader may hold: bounds memory at `concurrency x 8` pages (about
 # 60 MB at the defaults) whatever the window size; chosen with benchmarks/run.py.
 MAX_AHEAD_PAGES = 8
+
+
+class PageSource(Protocol):
+    """Where readers get pages: the stream (`client.VoisoStream`)."""
+
+    def fetch_page(self, token: PageToken) -> Page:
+        """One page, retried as need be."""
+
+    def release_session(self) -> None:
+        """Called on a reader's thread when the reader is done with its window."""
 
 
 @dataclass(frozen=True)
@@ -99,15 +110,15 @@ class WindowReader:
 
     def __init__(
         self,
-        fetch: Callable[[PageToken], Page],
+        source: PageSource,
         window: Window,
         plan: Plan,
         stop: threading.Event,
         target: int | None,
     ) -> None:
         self.window = window
+        self._source = source
         self.split: _Split | None = None
-        self._fetch = fetch
         self._plan = plan
         self._stop = stop
         self._target = target  # None for the run's whole range: its total sets it
@@ -133,12 +144,14 @@ class WindowReader:
     def _run(self) -> None:
         try:
             self._read()
-        except BaseException as exc:
+        except BaseException as exc:  # handed to the consumer, who raises it
             self._put(_Failed(exc))
+        finally:
+            self._source.release_session()
 
     def _read(self) -> None:
         window, plan = self.window, self._plan
-        page = self._fetch(PageToken(window))
+        page = self._source.fetch_page(PageToken(window))
         target = self._target or plan.target(page.total or 0)
         parts = plan.parts(window, page.total or 0, target)
         if page.total is not None and parts > 1:
@@ -168,12 +181,12 @@ class WindowReader:
             seen_cursors.add(cursor)
             if self._stop.is_set():
                 return
-            page = self._fetch(PageToken(window, cursor))
+            page = self._source.fetch_page(PageToken(window, cursor))
         self._put(WindowDone(window, received))
 
 
 def read_windows(
-    fetch: Callable[[PageToken], Page],
+    source: PageSource,
     full: Window,
     plan: Plan,
     log: Callable[[str], None],
@@ -188,7 +201,7 @@ def read_windows(
             for index in range(min(plan.concurrency, len(items))):
                 item = items[index]
                 if isinstance(item, Window):
-                    items[index] = WindowReader(fetch, item, plan, stop, target)
+                    items[index] = WindowReader(source, item, plan, stop, target)
             head = items[0]
             assert isinstance(head, WindowReader)  # noqa: S101 (the loop above started it)
             event = head.get()

@@ -86,7 +86,7 @@ class CdrsStream(VoisoStream):
             "Reading CDRs with started_at in %s, up to %d windows at a time", full, plan.concurrency
         )
         seen_ids: set[str] = set()
-        for event in read_windows(self.fetch_page, full, plan, self.logger.info):
+        for event in read_windows(self, full, plan, self.logger.info):
             if isinstance(event, WindowDone):
                 self.logger.info("%s done: %d CDRs", event.window, len(seen_ids))
                 self._checkpoint(event.window)

@@ -85,6 +85,17 @@ def fake_pages(window_pages: dict[Window, int], page_size: int, delay: float = 0
     return fetch, live
 
 
+class FakeSource:
+    """A page source without HTTP, counting the sessions readers hand back."""
+
+    def __init__(self, fetch) -> None:
+        self.fetch_page = fetch
+        self.released = 0
+
+    def release_session(self) -> None:
+        self.released += 1
+
+
 def test_read_windows_keeps_order_and_at_most_concurrency_readers():
     windows = [Window(i * 10, i * 10 + 10) for i in range(12)]
     page_size = 10
@@ -102,7 +113,8 @@ def test_read_windows_keeps_order_and_at_most_concurrency_readers():
     plan = Plan(page_size=page_size, window_records=40, concurrency=3)
     order: list[Window] = []
     pages_seen: Counter[Window] = Counter()
-    for event in read_windows(fetch_or_split, full, plan, lambda _: None):
+    source = FakeSource(fetch_or_split)
+    for event in read_windows(source, full, plan, lambda _: None):
         if isinstance(event, PageRead):
             pages_seen[event.window] += 1
             time.sleep(0.003)  # a consumer slower than the readers
@@ -113,4 +125,14 @@ def test_read_windows_keeps_order_and_at_most_concurrency_readers():
     assert len(order) == 12
     assert all(pages_seen[w] == pages[w] for w in order)
     assert live["max"] <= plan.concurrency
+    assert source.released == 13  # every reader (the whole range's, then 12) handed back
     assert plan.ahead == 5  # 40 records a window, 10 a page: the whole window and its end
+
+
+def test_readers_hand_their_connection_to_the_next_window(make_sim):
+    server = make_sim(records=6000, burst=0)
+    result = run_tap(tap_config(server, concurrency=2, page_size=250, window_records=1000))
+    windows = [s for s in result.states if s["bookmarks"]["cdrs"].get("replication_key_value")]
+    assert len(windows) >= 6
+    # One connection per reader alive at once, not one per window.
+    assert server.simulator.connections <= 3

@@ -158,6 +158,7 @@ class Simulator:
         self.started: list[float] = []  # monotonic time each API request arrived
         self.answered: list[tuple[float, int]] = []  # (monotonic time, status) of each answer
         self.inflight = 0
+        self.connections = 0  # TCP connections accepted
         self.max_inflight = 0  # most API requests served at the same time
         self._rng = random.Random(self.config.fault_seed)
         self._recent: deque[float] = deque()
@@ -538,6 +539,12 @@ class Handler(BaseHTTPRequestHandler):
 
     protocol_version = "HTTP/1.1"
     server: SimServer
+
+    def setup(self) -> None:
+        """Count TCP connections (a client that reuses its connections opens few)."""
+        super().setup()
+        with self.server.simulator.lock:
+            self.server.simulator.connections += 1
 
     def log_message(self, format: str, *args: Any) -> None:
         """Stay quiet: tests read the simulator's own request log instead."""
