@@ -193,7 +193,7 @@ def read_windows(
 ) -> Iterator[PageRead | WindowDone]:
     """Pages of every window of `full`, windows in order, read `plan.concurrency` at a time."""
     stop = threading.Event()
-    items: deque[Window | WindowReader] = deque([full] if full.end_ms > full.start_ms else [])
+    items: deque[Window | WindowReader] = deque([] if full.empty else [full])
     target: int | None = None
     try:
         while items:

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from singer_sdk import typing as th
 
 MAX_PAGE_SIZE = 1000
-DEFAULT_LOOKBACK_MINUTES = 1440
+DEFAULT_LOOKBACK_MINUTES = 30
 MAX_LOOKBACK_MINUTES = 10 * 366 * 1440  # ten years
 EARLIEST_DATE = datetime(1970, 1, 1, tzinfo=timezone.utc)
 DEFAULT_WINDOW_RECORDS = 10000
@@ -96,8 +96,10 @@ CONFIG_SCHEMA = th.PropertiesList(
         th.IntegerType(minimum=0, maximum=MAX_LOOKBACK_MINUTES),
         default=DEFAULT_LOOKBACK_MINUTES,
         title="Lookback (minutes)",
-        description="Each incremental run re-reads this much time before the bookmark, to catch "
-        "CDRs that became visible late (a CDR appears only once it ends).",
+        description="Margin for the API's delay in listing a CDR after it ends. Each incremental "
+        "run also reads CDRs that started before the bookmark and ended at most this long "
+        "before it, so a CDR listed up to this late (or a field written this long after the "
+        "end) is still caught.",
     ),
     th.Property(
         "window_records",

@@ -1,7 +1,7 @@
 """The `cdrs` stream: a run's time range, read window by window, page by page.
 
-The data path, in order: `sync_range` (settings and bookmark -> one range),
-`get_records` (the range -> windows sized by `metadata.total`, read by
+The data path, in order: `sync_ranges` (settings and bookmark -> the late CDRs
+and the new ones), `get_records` (each range -> windows sized by `metadata.total`, read by
 `prefetch.read_windows`, several at once but handed over in order),
 `_fresh_records` (a page -> checked, de-duplicated records), `_checkpoint` (a
 finished window -> STATE).
@@ -9,7 +9,7 @@ finished window -> STATE).
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterable, Mapping
+from collections.abc import Generator, Iterable, Iterator, Mapping
 from datetime import datetime
 from functools import cached_property
 from typing import Any, ClassVar
@@ -46,28 +46,35 @@ class CdrsStream(VoisoStream):
         """Most CDRs one window may hold before it is split."""
         return int(self.config.get("window_records", settings.DEFAULT_WINDOW_RECORDS))
 
-    def sync_range(self) -> Window:
-        """This run's `started_at` range.
+    def sync_ranges(self) -> tuple[Window | None, Window]:
+        """This run's two reads: late CDRs (None on a first run), then new ones.
 
-        From the bookmark minus `lookback_minutes` (never before `start_date`; with
-        neither, from `EARLIEST`), up to `end_date` or the run's start, whichever is
-        earlier. The lookback re-reads CDRs that became visible late: a CDR is listed
-        only once it ends, and conversations stay open for hours or days.
+        The run ends at `end_date` or the run's start, whichever is earlier. New CDRs
+        are those with `started_at` from the bookmark (or `start_date`, or `EARLIEST`)
+        to that end. Late CDRs started before the bookmark but ended at or after
+        bookmark minus `lookback_minutes`: what the previous run could not yet see
+        (a CDR still open, or listed some minutes after it ended), however long ago it
+        started. The lookback is only the margin for the API's listing delay.
         """
         # The signpost is the run's start time, frozen when the sync began.
         end = self.get_replication_key_signpost(None)
         assert isinstance(end, datetime)  # noqa: S101 (a timestamp key always has one)
         if self.config.get("end_date"):
             end = min(end, settings.parse_datetime(self.config["end_date"]))
-        starting = self.get_starting_timestamp(None)
-        if starting is None:
-            start_ms = to_ms(EARLIEST)
-        else:
-            lookback_ms = int(self.config.get("lookback_minutes", 0)) * 60_000
-            start_ms = max(0, to_ms(starting) - lookback_ms)
+        end_ms = to_ms(end)
+        floor_ms = to_ms(EARLIEST)
         if self.config.get("start_date"):
-            start_ms = max(start_ms, to_ms(settings.parse_datetime(self.config["start_date"])))
-        return Window(start_ms, max(start_ms, to_ms(end)))
+            floor_ms = to_ms(settings.parse_datetime(self.config["start_date"]))
+        bookmark = self.stream_state.get("replication_key_value")
+        if not bookmark:
+            return None, Window(floor_ms, max(floor_ms, end_ms))
+        bookmark_ms = to_ms(settings.parse_datetime(bookmark))
+        start_ms = max(floor_ms, bookmark_ms)
+        lookback_ms = (
+            int(self.config.get("lookback_minutes", settings.DEFAULT_LOOKBACK_MINUTES)) * 60_000
+        )
+        late = Window(floor_ms, min(bookmark_ms, end_ms), max(0, bookmark_ms - lookback_ms))
+        return (None if late.empty else late), Window(start_ms, max(start_ms, end_ms))
 
     @cached_property
     def checker(self) -> RecordChecker:
@@ -75,26 +82,40 @@ class CdrsStream(VoisoStream):
         return RecordChecker(API_SCHEMA, self.logger)
 
     def get_records(self, context: Mapping[str, Any] | None) -> Iterable[dict[str, Any]]:
-        """Read the range in windows, several at a time, emitting and checkpointing in order."""
-        full = self.sync_range()
+        """Read late CDRs, then new ones, in windows, emitting and checkpointing in order.
+
+        Late CDRs come first and move no bookmark: a run stopped while reading them
+        reads them again. Each finished window of new CDRs is a checkpoint.
+        """
+        late, new = self.sync_ranges()
         plan = Plan(
             page_size=self.page_size,
             window_records=self.window_records,
             concurrency=int(self.config.get("concurrency", settings.DEFAULT_CONCURRENCY)),
         )
+        if late is not None:
+            self.logger.info("Reading late CDRs: started_at in %s", late)
+            yield from self._read_range(late, plan, checkpoint=False)
         self.logger.info(
-            "Reading CDRs with started_at in %s, up to %d windows at a time", full, plan.concurrency
+            "Reading new CDRs: started_at in %s, up to %d windows at a time", new, plan.concurrency
         )
+        yield from self._read_range(new, plan, checkpoint=True)
+        self.checker.log_summary()
+
+    def _read_range(
+        self, full: Window, plan: Plan, *, checkpoint: bool
+    ) -> Iterator[dict[str, Any]]:
+        """The CDRs of `full`, window by window; `checkpoint` moves the bookmark after each."""
         seen_ids: set[str] = set()
         for event in read_windows(self, full, plan, self.logger.info):
             if isinstance(event, WindowDone):
                 self.logger.info("%s done: %d CDRs", event.window, len(seen_ids))
-                self._checkpoint(event.window)
+                if checkpoint:
+                    self._checkpoint(event.window)
                 seen_ids = set()
                 continue
             self._extracted_at = event.page.extracted_at
             yield from self._fresh_records(event, seen_ids)
-        self.checker.log_summary()
 
     def _fresh_records(self, event: PageRead, seen_ids: set[str]) -> list[dict[str, Any]]:
         """A page's CDRs, checked against the schema, minus any already read in its window.

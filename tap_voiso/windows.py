@@ -38,15 +38,23 @@ def iso_ms(epoch_ms: int) -> str:
 
 @dataclass(frozen=True)
 class Window:
-    """`started_at` in `[start_ms, end_ms)`."""
+    """`started_at` in `[start_ms, end_ms)`, and `ended_at >= ended_from_ms` when set.
+
+    `ended_from_ms` marks a window of late CDRs: ones that started before the
+    bookmark but ended (so became listed, or changed) since the previous run looked.
+    """
 
     start_ms: int
     end_ms: int
+    ended_from_ms: int | None = None
 
     @property
     def params(self) -> dict[str, str]:
         """The window's query parameters, repeated on every one of its pages."""
-        return {"started_at[gte]": iso_ms(self.start_ms), "started_at[lt]": iso_ms(self.end_ms)}
+        params = {"started_at[gte]": iso_ms(self.start_ms), "started_at[lt]": iso_ms(self.end_ms)}
+        if self.ended_from_ms is not None:
+            params["ended_at[gte]"] = iso_ms(self.ended_from_ms)
+        return params
 
     @property
     def splittable(self) -> bool:
@@ -62,7 +70,15 @@ class Window:
         span = self.end_ms - self.start_ms
         parts = min(parts, span)
         edges = [self.start_ms + (span * i) // parts for i in range(parts + 1)]
-        return [Window(a, b) for a, b in pairwise(edges) if b > a]
+        return [Window(a, b, self.ended_from_ms) for a, b in pairwise(edges) if b > a]
+
+    @property
+    def empty(self) -> bool:
+        """True when no `started_at` can fall inside."""
+        return self.end_ms <= self.start_ms
 
     def __str__(self) -> str:
-        return f"[{iso_ms(self.start_ms)}, {iso_ms(self.end_ms)})"
+        span = f"[{iso_ms(self.start_ms)}, {iso_ms(self.end_ms)})"
+        if self.ended_from_ms is None:
+            return span
+        return f"{span} ended since {iso_ms(self.ended_from_ms)}"

@@ -1,4 +1,7 @@
-"""Incremental sync over time: windows, checkpoints, lookback, resume after SIGKILL."""
+"""Incremental sync over time: windows, checkpoints, the late-CDR bounds, resume after SIGKILL.
+
+Late CDRs across scheduled runs (a clock, listing delays) are in test_late_cdrs.py.
+"""
 
 from __future__ import annotations
 
@@ -23,59 +26,14 @@ def started_in(records, start_ms, end_ms):
     return {r["id"] for r in records if start_ms <= at(r["started_at"]) < end_ms}
 
 
-def first_request_bounds(server):
-    query = parse_qs(urlsplit(server.simulator.requests[0]).query)
-    return query["started_at[gte]"][0], query["started_at[lt]"][0]
-
-
-def test_two_runs_across_a_clock_advance_catch_cdrs_that_ended_in_between(make_sim):
-    server = make_sim(records=4000, span_days=10, burst=0)
-    sim = server.simulator
-    t1 = at("2026-01-06T00:00:00Z")
-    t2 = t1 + 6 * 3_600_000
-    lookback_ms = 24 * 3_600_000
-
-    sim.configure(clock_ms=t1)
-    config = tap_config(server, start_date="2025-12-31T00:00:00Z", end_date=iso_ms(t1))
-    first = run_tap(config)
-    assert {r["id"] for r in first.records} == started_in(sim.visible_records(), 0, t1)
-    assert first.bookmark == iso_ms(t1)
-
-    sim.configure(clock_ms=t2)
-    sim.reset_log()
-    second = run_tap({**config, "end_date": iso_ms(t2)}, state=first.states[-1])
-    assert first_request_bounds(server) == (iso_ms(t1 - lookback_ms), iso_ms(t2))
-
-    now_visible = sim.visible_records()
-    late = {
-        r["id"]
-        for r in now_visible
-        if t1 - lookback_ms <= at(r["started_at"]) < t1 and t1 < at(r["ended_at"]) <= t2
-    }
-    assert len(late) > 5  # CDRs that started before run 1's bookmark but ended after it
-    emitted = {r["id"] for r in first.records} | {r["id"] for r in second.records}
-    assert late <= {r["id"] for r in second.records}
-    # Everything visible now that started within the lookback or later has landed.
-    assert started_in(now_visible, t1 - lookback_ms, t2) <= emitted
-    assert second.bookmark == iso_ms(t2)
-
-
-def test_without_lookback_late_cdrs_are_missed(make_sim):
-    """The control for the test above: the lookback is what catches late CDRs."""
-    server = make_sim(records=4000, span_days=10, burst=0)
-    sim = server.simulator
-    t1, t2 = at("2026-01-06T00:00:00Z"), at("2026-01-06T06:00:00Z")
-    sim.configure(clock_ms=t1)
-    config = tap_config(
-        server, start_date="2025-12-31T00:00:00Z", end_date=iso_ms(t1), lookback_minutes=0
-    )
-    first = run_tap(config)
-    sim.configure(clock_ms=t2)
-    second = run_tap({**config, "end_date": iso_ms(t2)}, state=first.states[-1])
-    emitted = {r["id"] for r in first.records + second.records}
-    missed = started_in(sim.visible_records(), 0, t2) - emitted
-    assert missed
-    assert all(at(r["started_at"]) < t1 for r in sim.visible_records() if r["id"] in missed)
+def request_bounds(server):
+    """`(started_at[gte], started_at[lt], ended_at[gte] or None)` of every request, in order."""
+    bounds = []
+    for path in server.simulator.requests:
+        query = parse_qs(urlsplit(path).query)
+        ended = query.get("ended_at[gte]", [None])[0]
+        bounds.append((query["started_at[gte]"][0], query["started_at[lt]"][0], ended))
+    return bounds
 
 
 @pytest.mark.parametrize("order", ["asc", "desc", "shuffle"])
@@ -145,21 +103,26 @@ def test_without_start_date_the_tap_finds_where_data_begins(make_sim):
     assert len(server.simulator.requests) <= 60, len(server.simulator.requests)
 
 
-def test_bookmark_later_than_start_date_wins_and_start_date_clamps_the_lookback(make_sim):
+def test_bookmark_later_than_start_date_wins_and_start_date_bounds_the_late_cdrs(make_sim):
     server = make_sim(records=500)
+    bookmark = "2026-01-10T00:00:00.000Z"
     state = {
-        "bookmarks": {
-            "cdrs": {
-                "replication_key": "started_at",
-                "replication_key_value": "2026-01-10T00:00:00.000Z",
-            }
-        }
+        "bookmarks": {"cdrs": {"replication_key": "started_at", "replication_key_value": bookmark}}
     }
     run_tap(tap_config(server, start_date="2026-01-01T00:00:00Z"), state=state)
-    assert first_request_bounds(server)[0] == "2026-01-09T00:00:00.000Z"
+    late, new = request_bounds(server)[0], request_bounds(server)[-1]
+    assert late == ("2026-01-01T00:00:00.000Z", bookmark, "2026-01-09T23:30:00.000Z")
+    assert new[0] == bookmark
+    assert new[2] is None
+
     server.simulator.reset_log()
     run_tap(tap_config(server, start_date="2026-01-09T12:00:00Z"), state=state)
-    assert first_request_bounds(server)[0] == "2026-01-09T12:00:00.000Z"
+    assert request_bounds(server)[0][:2] == ("2026-01-09T12:00:00.000Z", bookmark)
+
+    server.simulator.reset_log()  # a start_date after the bookmark leaves no late CDRs
+    run_tap(tap_config(server, start_date="2026-01-15T00:00:00Z"), state=state)
+    assert {b[2] for b in request_bounds(server)} == {None}
+    assert request_bounds(server)[0][0] == "2026-01-15T00:00:00.000Z"
 
 
 def test_sigkill_mid_backfill_resumes_with_no_gap_and_a_bounded_reread(make_sim, tmp_path):
@@ -187,10 +150,15 @@ def test_sigkill_mid_backfill_resumes_with_no_gap_and_a_bounded_reread(make_sim,
     assert max(Counter(second_ids).values()) == 1
 
     bookmark = at(last_state["bookmarks"]["cdrs"]["replication_key_value"])
-    in_lookback = started_in(served, bookmark - lookback_minutes * 60_000, bookmark)
+    late = {
+        r["id"]
+        for r in served
+        if at(r["started_at"]) < bookmark
+        and at(r["ended_at"]) >= bookmark - lookback_minutes * 60_000
+    }
     reread = set(first_ids) & set(second_ids)
-    assert len(reread) <= len(in_lookback) + config["window_records"]
-    assert reread - in_lookback  # the window in flight was re-read, not skipped
+    assert len(reread) <= len(late) + config["window_records"]
+    assert reread - late  # the window in flight was re-read, not skipped
 
 
 def test_windows_split_by_total_and_checkpoint_each(make_sim):

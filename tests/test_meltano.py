@@ -17,6 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from tap_voiso.settings import DEFAULT_LOOKBACK_MINUTES
 from tap_voiso.windows import iso_ms, to_ms
 from tests.conftest import ROOT
 from tests.postgres import Postgres, postgres_server
@@ -24,11 +25,11 @@ from voiso_simulator import DEFAULT_KEY, SimServer
 from voiso_simulator.data import parse_iso
 
 MELTANO = str(ROOT / ".venv" / "bin" / "meltano")
-LOOKBACK_MS = 1440 * 60_000
+LOOKBACK_MS = DEFAULT_LOOKBACK_MINUTES * 60_000
 
 
 def recent_sim(make_sim, records: int = 3000) -> SimServer:
-    """CDRs over the ten days up to now, so each run's lookback holds some of them."""
+    """CDRs over the ten days up to now, some of them (long conversations) ending later."""
     start = datetime.now(timezone.utc) - timedelta(days=10)
     return make_sim(
         records=records, start=start.strftime("%Y-%m-%dT%H:%M:%SZ"), span_days=10, burst=0
@@ -69,12 +70,7 @@ def jsonl_ids(path: Path) -> list[str]:
     )
 
 
-def first_window_start(server: SimServer) -> int:
-    query = parse_qs(urlsplit(server.simulator.requests[0]).query)
-    return parse_iso(query["started_at[gte]"][0])
-
-
-def test_meltano_run_twice_into_jsonl_second_run_reads_only_the_lookback(make_sim, tmp_path):
+def test_meltano_run_twice_into_jsonl_second_run_reads_only_late_and_new_cdrs(make_sim, tmp_path):
     server = recent_sim(make_sim)
     served = server.simulator.visible_records()
     meltano(tmp_path, server, "run", "tap-voiso", "target-jsonl")
@@ -89,12 +85,16 @@ def test_meltano_run_twice_into_jsonl_second_run_reads_only_the_lookback(make_si
     server.simulator.reset_log()
     meltano(tmp_path, server, "run", "tap-voiso", "target-jsonl")
     second = jsonl_ids(tmp_path / "jsonl" / "cdrs.jsonl")[len(first) :]
-    assert first_window_start(server) == parse_iso(bookmark) - LOOKBACK_MS
-    in_lookback = {
-        r["id"] for r in served if parse_iso(r["started_at"]) >= parse_iso(bookmark) - LOOKBACK_MS
+    late_query = parse_qs(urlsplit(server.simulator.requests[0]).query)
+    assert late_query["ended_at[gte]"] == [iso_ms(parse_iso(bookmark) - LOOKBACK_MS)]
+    late_or_new = {
+        r["id"]
+        for r in served
+        if parse_iso(r["started_at"]) >= parse_iso(bookmark)
+        or parse_iso(r["ended_at"]) >= parse_iso(bookmark) - LOOKBACK_MS
     }
-    assert set(second) == in_lookback
-    assert 0 < len(second) < len(first) / 5
+    assert set(second) == late_or_new
+    assert 0 < len(second) < len(first) / 20
 
 
 @pytest.fixture(scope="module")
@@ -202,10 +202,12 @@ def test_parallel_backfill_slices_then_one_incremental_job(make_sim, tmp_path):
     )
     meltano(tmp_path, server, "run", "tap-voiso", "target-jsonl")
     incremental = set(jsonl_ids(tmp_path / "jsonl" / "cdrs.jsonl"))
-    assert (
-        min(parse_iso(r["started_at"]) for r in served if r["id"] in incremental)
-        >= to_ms(slices[-1][1]) - LOOKBACK_MS
-    )
+    assert incremental == {  # the new CDRs, and the late ones of the slices
+        r["id"]
+        for r in served
+        if parse_iso(r["started_at"]) >= to_ms(slices[-1][1])
+        or parse_iso(r["ended_at"]) >= to_ms(slices[-1][1]) - LOOKBACK_MS
+    }
     everything = incremental.union(
         *(jsonl_ids(tmp_path / f"slice-{i}" / "cdrs.jsonl") for i in range(len(slices)))
     )

@@ -96,8 +96,13 @@ class SimConfig:
     retry_after_seconds: int = 1
     hang_rate: float = 0.0
     hang_seconds: float = 30.0
-    # Visibility clock (epoch ms): a CDR is served once its ended_at has passed.
+    # Visibility clock (epoch ms): a CDR is served once its ended_at has passed, plus
+    # `listing_delay_ms`. None: every CDR is served, finished, at once.
     clock_ms: int | None = None
+    listing_delay_ms: int = 0
+    # Listed while open: from started_at (plus the delay) a CDR is served with
+    # `ended_at: null`, and its finished version replaces it once that is listed.
+    open_listing: bool = False
     # Schema drift: fields the reference does not list, and a fifth CDR type.
     drift: bool = False
 
@@ -205,6 +210,10 @@ class Simulator:
     def _render(self, pos: int) -> bytes:
         """A record's JSON as served, with schema drift applied when switched on."""
         raw = self.dataset.record_json(pos)
+        if self._listing(pos) == "open":
+            record = json.loads(raw)
+            record["ended_at"] = None
+            raw = json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode()
         if self.config.drift:
             raw = drift(raw, pos)
         if self.rewrite is not None:
@@ -296,9 +305,19 @@ class Simulator:
             errors.setdefault(name, []).append(f"must be between {low} and {high}")
         return value
 
+    def _listing(self, pos: int) -> str | None:
+        """How the API lists a CDR at the clock: "final", "open" (still going), or None."""
+        cfg = self.config
+        if cfg.clock_ms is None:
+            return "final"
+        if self.dataset.ended[pos] + cfg.listing_delay_ms <= cfg.clock_ms:
+            return "final"
+        if cfg.open_listing and self.dataset.started[pos] + cfg.listing_delay_ms <= cfg.clock_ms:
+            return "open"
+        return None
+
     def _visible(self, pos: int) -> bool:
-        clock = self.config.clock_ms
-        return clock is None or self.dataset.ended[pos] <= clock
+        return self._listing(pos) is not None
 
     def _matches(self, pos: int, query: Query) -> bool:
         ds = self.dataset
@@ -309,6 +328,8 @@ class Simulator:
             "lte" in query.started and started > query.started["lte"]
         ):
             return False
+        if query.ended and self._listing(pos) == "open":
+            return False  # `ended_at` is null: no comparison holds
         ended = ds.ended[pos]
         for op, bound in query.ended.items():
             if not _compare(ended, op, bound):
