@@ -1,24 +1,18 @@
 """The Voiso REST base stream: URL, auth, one page per request, errors and retries.
 
-Everything about talking to the API lives here; `streams.py` decides *what* to ask
-for (which window, which cursor) and never sees HTTP.
+Everything about talking to the API lives here; `chain.py` decides *what* to ask
+for (which window, which cursor or offset) and never sees HTTP; `retries.py` paces
+the requests; `pages.py` reads what comes back.
 """
 
 from __future__ import annotations
 
-import email.utils
 import queue
-import random
 import threading
-import time
-from collections.abc import Callable, Generator, Mapping
-from dataclasses import dataclass
-from datetime import datetime, timezone
+from collections.abc import Mapping
 from functools import cached_property
 from typing import Any
 
-import backoff
-import msgspec
 import requests
 from singer_sdk.exceptions import RetriableAPIError
 from singer_sdk.streams import RESTStream
@@ -26,92 +20,11 @@ from singer_sdk.streams.rest import PageContext
 
 from tap_voiso import settings
 from tap_voiso.errors import RetriesExhaustedError, VoisoAPIError
-from tap_voiso.windows import Window
+from tap_voiso.pages import Page, PageToken, parse_page
+from tap_voiso.retries import TRANSIENT_ERRORS, RateGate, RequestSlots, Retrier, describe
 
-# First wait between tries (doubling each time), the longest such wait, and the
-# most of a server's Retry-After we honour.
-BACKOFF_BASE_SECONDS = 1.0
-MAX_BACKOFF_SECONDS = 60.0
-MAX_RETRY_AFTER_SECONDS = 600.0
 # Statuses worth retrying besides 5xx.
 RETRY_STATUSES = (408, 429)
-
-
-# Failures worth another try: the next attempt may well succeed.
-TRANSIENT_ERRORS = (
-    RetriableAPIError,
-    requests.exceptions.Timeout,
-    requests.exceptions.ConnectionError,
-    requests.exceptions.ChunkedEncodingError,
-    requests.exceptions.ContentDecodingError,
-    ConnectionResetError,
-)
-
-
-@dataclass(frozen=True)
-class PageToken:
-    """What one request asks for: a window, a cursor within it (None: its first page)."""
-
-    window: Window
-    cursor: str | None = None
-
-
-@dataclass
-class Page:
-    """One response, checked for shape but not yet decoded record by record.
-
-    Readers hold pages while the stream emits earlier windows, so a page keeps its
-    body as the bytes received (about a third of the decoded size) and is decoded
-    when its turn comes.
-    """
-
-    body: bytes
-    count: int  # CDRs on the page
-    total: int | None  # metadata.total
-    next_cursor: str | None  # metadata.next_cursor
-    extracted_at: datetime  # when the page arrived: the records' time_extracted
-
-    def records(self) -> list[dict[str, Any]]:
-        """The page's CDRs as dicts, exactly as the API sent them."""
-        return msgspec.json.decode(self.body)["cdrs"]  # type: ignore[no-any-return]
-
-
-class _Metadata(msgspec.Struct):
-    total: Any = None
-    next_cursor: Any = None
-
-
-class _Envelope(msgspec.Struct):
-    """The response's outline: its CDRs left undecoded, so checking costs ~0.5 ms a page."""
-
-    cdrs: list[msgspec.Raw]
-    metadata: _Metadata
-
-
-_ENVELOPE = msgspec.json.Decoder(_Envelope)
-
-
-class RateGate:
-    """Holds every reader back after a 429, for as long as the server asked.
-
-    Readers share one API key, hence one rate limit: when one of them is told to
-    wait, the others would only collect 429s of their own by carrying on.
-    """
-
-    def __init__(self) -> None:
-        self._until = 0.0
-        self._lock = threading.Lock()
-
-    def pause(self, seconds: float) -> None:
-        """Let no request out for `seconds` from now."""
-        with self._lock:
-            self._until = max(self._until, time.monotonic() + seconds)
-
-    def wait(self) -> None:
-        """Sleep until requests may go out again."""
-        delay = self._until - time.monotonic()
-        if delay > 0:
-            time.sleep(delay)
 
 
 class BearerAuth(requests.auth.AuthBase):
@@ -132,24 +45,6 @@ class BearerAuth(requests.auth.AuthBase):
 
     def __repr__(self) -> str:
         return "BearerAuth(api_key=<redacted>)"
-
-
-def retry_after_seconds(response: requests.Response | None) -> float | None:
-    """The wait a 429/503 asks for, from `Retry-After` in seconds or as an HTTP date."""
-    if response is None:
-        return None
-    value = response.headers.get("Retry-After")
-    if not value:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        seconds = when.timestamp() - time.time()
-    return min(max(seconds, 0.0), MAX_RETRY_AFTER_SECONDS)
 
 
 def api_error_text(response: requests.Response) -> str:
@@ -176,9 +71,14 @@ class VoisoStream(RESTStream[PageToken]):
     path = "/api/v4/reporting/cdrs"
 
     @cached_property
-    def rate_gate(self) -> RateGate:
-        """The pause shared by this stream's readers after a 429."""
-        return RateGate()
+    def retrier(self) -> Retrier:
+        """Retries for this stream's readers, sharing one pause after a 429."""
+        return Retrier(self.backoff_max_tries(), RateGate(), self.logger)
+
+    @cached_property
+    def request_slots(self) -> RequestSlots:
+        """The cap on this stream's requests in flight: `concurrency`."""
+        return RequestSlots(int(self.config.get("concurrency", settings.DEFAULT_CONCURRENCY)))
 
     @cached_property
     def _thread_local(self) -> threading.local:
@@ -233,18 +133,22 @@ class VoisoStream(RESTStream[PageToken]):
     def get_url_params(
         self, context: Mapping[str, Any] | None, next_page_token: PageToken | None
     ) -> dict[str, Any]:
-        """Window bounds, the configured filters, `limit`, and the cursor if any.
+        """Window bounds, the configured filters, `limit`, and the cursor and offset if any.
 
         Every page repeats the filters: the cursor is a keyset position that carries
-        none of them.
+        none of them. A cursor goes with the offset it stands for, which the API falls
+        back to if the cursor has expired.
         """
         params: dict[str, Any] = {}
         if next_page_token is not None:
             params.update(next_page_token.window.params)
         params.update(settings.filter_params(self.config))
         params["limit"] = self.page_size
-        if next_page_token is not None and next_page_token.cursor is not None:
-            params["cursor"] = next_page_token.cursor
+        if next_page_token is not None:
+            if next_page_token.cursor is not None:
+                params["cursor"] = next_page_token.cursor
+            if next_page_token.offset:
+                params["offset"] = next_page_token.offset
         return params
 
     def prepare_page_request(self, token: PageToken) -> requests.PreparedRequest:
@@ -263,56 +167,24 @@ class VoisoStream(RESTStream[PageToken]):
             headers=http_request.headers,
         )
 
-    def fetch_page(self, token: PageToken) -> Page:
-        """Request and parse one page, retrying transient failures with backoff."""
+    def fetch_page(self, token: PageToken, stop: threading.Event) -> Page:
+        """Request and parse one page, retrying transient failures, unless `stop` is set."""
         prepared = self.prepare_page_request(token)
-        fetch: Callable[[requests.PreparedRequest], Page] = self.request_decorator(
-            self._send_and_parse
-        )
         try:
-            return fetch(prepared)
+            return self.retrier.call(lambda: self._send_and_parse(prepared, stop), stop)
         except TRANSIENT_ERRORS as exc:
             msg = (
-                f"Gave up after {self.backoff_max_tries()} tries (the `max_tries` setting) reading "
-                f"started_at in {token.window}: {_describe(exc)}. The bookmark stays at the last "
+                f"Gave up after {self.retrier.max_tries} tries (the `max_tries` setting) reading "
+                f"started_at in {token.window}: {describe(exc)}. The bookmark stays at the last "
                 "completed window; the next run resumes from there."
             )
             raise RetriesExhaustedError(msg) from exc
 
-    def _send_and_parse(self, prepared: requests.PreparedRequest) -> Page:
-        self.rate_gate.wait()
-        response = self.requests_session.send(prepared, timeout=self.timeout)
+    def _send_and_parse(self, prepared: requests.PreparedRequest, stop: threading.Event) -> Page:
+        with self.request_slots.hold(stop):
+            response = self.requests_session.send(prepared, timeout=self.timeout)
         self.validate_response(response)
-        return self.parse_page(response)
-
-    def parse_page(self, response: requests.Response) -> Page:
-        """Check the body's outline; a 200 that is not a CDR list is retried like a 5xx.
-
-        Proxies and load balancers answer 200 with HTML, and connections cut
-        mid-body leave truncated JSON: neither may pass as an empty page.
-        """
-        body = response.content
-        try:
-            envelope = _ENVELOPE.decode(body)
-        except msgspec.ValidationError:  # JSON, but not shaped like a CDR list
-            problem = _shape_problem(msgspec.json.decode(body))
-            msg = f"HTTP {response.status_code} but the body is not a CDR list: {problem}"
-            raise RetriableAPIError(msg, response) from None
-        except msgspec.DecodeError as exc:
-            kind = response.headers.get("Content-Type", "unknown content type")
-            msg = f"HTTP {response.status_code} but the body is not JSON ({kind}): {exc}"
-            raise RetriableAPIError(msg, response) from None
-        total, cursor = envelope.metadata.total, envelope.metadata.next_cursor
-        if cursor is not None and not isinstance(cursor, str):
-            msg = f"HTTP {response.status_code} but `metadata.next_cursor` is not a string"
-            raise RetriableAPIError(msg, response)
-        return Page(
-            body=body,
-            count=len(envelope.cdrs),
-            total=total if isinstance(total, int) and not isinstance(total, bool) else None,
-            next_cursor=cursor or None,
-            extracted_at=datetime.now(timezone.utc),
-        )
+        return parse_page(response)
 
     def validate_response(self, response: requests.Response) -> None:
         """Turn error statuses into messages that say what to fix, never with the key."""
@@ -343,72 +215,6 @@ class VoisoStream(RESTStream[PageToken]):
             msg = f"{prefix} from the Voiso API: {said}"
         raise VoisoAPIError(msg)
 
-    # -- retries -------------------------------------------------------------------
-
-    def request_decorator(self, func: Callable) -> Callable:
-        """Retry transient failures: exponential backoff, `Retry-After` when the server sends it."""
-        return backoff.on_exception(
-            self.backoff_wait_generator,
-            TRANSIENT_ERRORS,
-            max_tries=self.backoff_max_tries,
-            on_backoff=self.backoff_handler,
-            jitter=None,
-            logger=None,
-        )(func)
-
-    def backoff_wait_generator(self) -> Generator[float, Any, None]:  # type: ignore[override]
-        """Waits of 1, 2, 4, ... up to 60 s (plus up to 25% jitter), or what `Retry-After` asks."""
-        exception = yield  # type: ignore[misc]
-        attempt = 0
-        while True:
-            response = getattr(exception, "response", None)
-            asked = retry_after_seconds(response)
-            if asked is None:
-                # Up to a quarter more, at random, so parallel runs do not retry in step.
-                wait = min(MAX_BACKOFF_SECONDS, BACKOFF_BASE_SECONDS * 2.0**attempt)
-                wait *= 1 + random.random() / 4  # noqa: S311
-            else:
-                wait = asked
-            if response is not None and response.status_code == 429:
-                self.rate_gate.pause(wait)
-            attempt += 1
-            exception = yield wait
-
     def backoff_max_tries(self) -> int:
         """Tries per request, from the `max_tries` setting."""
         return int(self.config.get("max_tries", settings.DEFAULT_MAX_TRIES))
-
-    def backoff_handler(self, details: Any) -> None:
-        """One WARNING per retry: what failed, which try, how long until the next."""
-        self.logger.warning(
-            "Retrying in %.1f s (try %d of %d failed): %s",
-            details.get("wait") or 0.0,
-            details.get("tries", 0),
-            self.backoff_max_tries(),
-            _describe(details.get("exception")),
-        )
-
-
-def _describe(exc: BaseException | None) -> str:
-    """One line about a failure, free of headers (and so of the API key)."""
-    if exc is None:
-        return "unknown error"
-    if isinstance(exc, requests.exceptions.Timeout):
-        return f"no response within the timeout ({type(exc).__name__})"
-    if isinstance(exc, (requests.exceptions.ConnectionError, ConnectionResetError)):
-        return f"connection failed or dropped ({type(exc).__name__})"
-    return str(exc) or type(exc).__name__
-
-
-def _shape_problem(body: Any) -> str | None:
-    """What is wrong with a 200 body, or None when it has the documented shape."""
-    if not isinstance(body, dict):
-        return f"expected a JSON object, got {type(body).__name__}"
-    if not isinstance(body.get("cdrs"), list):
-        return "`cdrs` is missing or null" if body.get("cdrs") is None else "`cdrs` is not a list"
-    if not isinstance(body.get("metadata"), dict):
-        return "`metadata` is missing"
-    cursor = body["metadata"].get("next_cursor")
-    if cursor is not None and not isinstance(cursor, str):
-        return "`metadata.next_cursor` is not a string"
-    return None

@@ -23,3 +23,23 @@ class RetriesExhaustedError(VoisoError):
 
 class CursorLoopError(VoisoError):
     """The API handed back a cursor it had already given for the same query."""
+
+
+class IncompleteWindowError(VoisoError):
+    """A window delivered fewer distinct CDRs than its `metadata.total`, even when read again."""
+
+
+class OffsetCapError(VoisoError):
+    """Without a cursor, offset paging cannot reach the rest of a window."""
+
+
+class Interrupted(BaseException):
+    """SIGTERM or SIGINT: the run stops after its last complete window.
+
+    A BaseException, like KeyboardInterrupt, so that nothing on the way up takes it
+    for a failure to log.
+    """
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum

@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import atexit
 import sys
+from collections.abc import Mapping
+from typing import Any
 
 from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.singerlib.encoding.simple import Message, SingerMessageType
+from singer_sdk.singerlib.messages import StateMessage
 
 # Bytes gathered before one write to stdout: large writes mean few system calls, and
 # few moments where the GIL changes hands in the middle of emitting a page.
@@ -28,13 +31,21 @@ class StateFlushingWriter(MsgSpecWriter):
     def __init__(self) -> None:
         super().__init__()
         self._pending = bytearray()
+        self._last_type: str | None = None
         atexit.register(self.flush)
 
     def write_message(self, message: Message) -> None:
         """Queue one message; write out at each STATE or once a chunk is full."""
         self._pending += self.format_message(message)
+        self._last_type = message.type
         if message.type == SingerMessageType.STATE or len(self._pending) >= CHUNK_BYTES:
             self.flush()
+
+    def end_with_state(self, state: Mapping[str, Any]) -> None:
+        """Write what is queued, then `state` unless a STATE was the last message already."""
+        if self._last_type != SingerMessageType.STATE:
+            self.write_message(StateMessage(value=state))
+        self.flush()
 
     def flush(self) -> None:
         """Write out everything queued, and flush stdout."""

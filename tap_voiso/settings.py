@@ -18,10 +18,12 @@ from urllib.parse import urlsplit
 from singer_sdk import typing as th
 
 MAX_PAGE_SIZE = 1000
+# Limit/offset paging reaches only the first 10,000 CDRs of a result set.
+OFFSET_CAP = 10_000
 DEFAULT_LOOKBACK_MINUTES = 30
 MAX_LOOKBACK_MINUTES = 10 * 366 * 1440  # ten years
 EARLIEST_DATE = datetime(1970, 1, 1, tzinfo=timezone.utc)
-DEFAULT_WINDOW_RECORDS = 10000
+DEFAULT_WINDOW_RECORDS = OFFSET_CAP
 DEFAULT_MAX_TRIES = 8
 DEFAULT_CONCURRENCY = 8
 DEFAULT_REQUEST_TIMEOUT = 60
@@ -103,11 +105,12 @@ CONFIG_SCHEMA = th.PropertiesList(
     ),
     th.Property(
         "window_records",
-        th.IntegerType(minimum=MAX_PAGE_SIZE),
+        th.IntegerType(minimum=MAX_PAGE_SIZE, maximum=OFFSET_CAP),
         default=DEFAULT_WINDOW_RECORDS,
         title="Records per window",
-        description="Largest number of CDRs read in one time window; a STATE checkpoint follows "
-        "each window, so this bounds what an interrupted run re-reads.",
+        description="Largest number of CDRs read in one time window, 1000 to 10000 (what "
+        "offset paging can reach, should the API stop sending cursors); a STATE checkpoint "
+        "follows each window, so this bounds what an interrupted run re-reads.",
     ),
     th.Property(
         "concurrency",

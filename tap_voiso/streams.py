@@ -1,8 +1,9 @@
 """The `cdrs` stream: a run's time range, read window by window, page by page.
 
 The data path, in order: `sync_ranges` (settings and bookmark -> the late CDRs
-and the new ones), `get_records` (each range -> windows sized by `metadata.total`, read by
-`prefetch.read_windows`, several at once but handed over in order),
+and the new ones), `get_records` (each range -> windows, read by
+`scheduler.read_windows`, several at once but handed over in order; each window's
+pages by `chain.Chain`),
 `_fresh_records` (a page -> checked, de-duplicated records), `_checkpoint` (a
 finished window -> STATE).
 """
@@ -19,12 +20,14 @@ from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.singerlib.messages import RecordMessage
 
 from tap_voiso import settings
-from tap_voiso.client import PageToken, VoisoStream
-from tap_voiso.errors import CursorLoopError
-from tap_voiso.prefetch import PageRead, Plan, WindowDone, read_windows
+from tap_voiso.chain import PageRead, WindowDone
+from tap_voiso.client import VoisoStream
+from tap_voiso.pages import PageToken
 from tap_voiso.records import RecordChecker
+from tap_voiso.scheduler import read_windows
 from tap_voiso.schemas import DATA_BY_TYPE, cdr_schema, channel_schema, lifted_name
-from tap_voiso.windows import EARLIEST, Window, iso_ms, to_ms
+from tap_voiso.signals import INTERRUPT
+from tap_voiso.windows import EARLIEST, Sizing, Window, iso_ms, to_ms
 
 # The shape of a CDR as the API sends it, which every page is checked against.
 API_SCHEMA = cdr_schema()
@@ -88,69 +91,57 @@ class CdrsStream(VoisoStream):
         reads them again. Each finished window of new CDRs is a checkpoint.
         """
         late, new = self.sync_ranges()
-        plan = Plan(
+        concurrency = int(self.config.get("concurrency", settings.DEFAULT_CONCURRENCY))
+        if late is not None:
+            self.logger.info("Reading late CDRs: started_at in %s", late)
+            yield from self._read_range(late, checkpoint=False)
+        self.logger.info(
+            "Reading new CDRs: started_at in %s, up to %d requests at a time", new, concurrency
+        )
+        yield from self._read_range(new, checkpoint=True)
+        self.checker.log_summary()
+
+    def _read_range(self, full: Window, *, checkpoint: bool) -> Iterator[dict[str, Any]]:
+        """The CDRs of `full`, window by window; `checkpoint` moves the bookmark after each."""
+        sizing = Sizing(
             page_size=self.page_size,
             window_records=self.window_records,
             concurrency=int(self.config.get("concurrency", settings.DEFAULT_CONCURRENCY)),
         )
-        if late is not None:
-            self.logger.info("Reading late CDRs: started_at in %s", late)
-            yield from self._read_range(late, plan, checkpoint=False)
-        self.logger.info(
-            "Reading new CDRs: started_at in %s, up to %d windows at a time", new, plan.concurrency
-        )
-        yield from self._read_range(new, plan, checkpoint=True)
-        self.checker.log_summary()
-
-    def _read_range(
-        self, full: Window, plan: Plan, *, checkpoint: bool
-    ) -> Iterator[dict[str, Any]]:
-        """The CDRs of `full`, window by window; `checkpoint` moves the bookmark after each."""
-        seen_ids: set[str] = set()
-        for event in read_windows(self, full, plan, self.logger.info):
+        for event in read_windows(self, full, sizing, self.logger.info, INTERRUPT):
             if isinstance(event, WindowDone):
-                self.logger.info("%s done: %d CDRs", event.window, len(seen_ids))
+                self.logger.info("%s done: %d CDRs", event.window, event.received)
                 if checkpoint:
                     self._checkpoint(event.window)
-                seen_ids = set()
                 continue
             self._extracted_at = event.page.extracted_at
-            yield from self._fresh_records(event, seen_ids)
+            yield from self._fresh_records(event)
 
-    def _fresh_records(self, event: PageRead, seen_ids: set[str]) -> list[dict[str, Any]]:
-        """A page's CDRs, checked against the schema, minus any already read in its window.
-
-        A page that brings nothing new means the cursor led back to CDRs already read:
-        a loop the cursor strings alone do not show, so the run stops.
-        """
-        records = self.checker.check_page(event.page.records())
-        fresh = []
-        for record in records:
-            if record["id"] not in seen_ids:
-                seen_ids.add(record["id"])
-                fresh.append(record)
-        if len(fresh) < len(records):
-            if not fresh:
-                msg = (
-                    f"Cursor went backwards: the page for cursor {event.cursor!r} holds only "
-                    f"CDRs already read in {event.window}. Stopping instead of paging forever; "
-                    "the next run re-reads this window."
-                )
-                raise CursorLoopError(msg)
+    def _fresh_records(self, event: PageRead) -> list[dict[str, Any]]:
+        """A page's CDRs the window had not delivered yet, checked against the schema."""
+        if event.repeats:
             self.logger.warning(
                 "%d CDR(s) the API returned twice in %s were emitted once",
-                len(records) - len(fresh),
+                event.repeats,
                 event.window,
             )
-        return fresh
+        records = event.page.records()
+        if not all(event.fresh):
+            records = [record for record, fresh in zip(records, event.fresh, strict=True) if fresh]
+        return self.checker.check_page(records)
 
     def _checkpoint(self, window: Window) -> None:
-        """Move the bookmark to the end of a fully emitted window and emit STATE."""
+        """Move the bookmark to the end of a fully emitted window and emit STATE.
+
+        Through the SDK's public `finalize_state_progress_markers`, which also drops the
+        in-sync markers (signpost, starting value): every STATE has the standard shape.
+        """
         state = self.stream_state
-        state["replication_key"] = self.replication_key
-        state["replication_key_value"] = iso_ms(window.end_ms)
-        self.state_manager.is_flushed = False
-        self._write_state_message()
+        state["progress_markers"] = {
+            "replication_key": self.replication_key,
+            "replication_key_value": iso_ms(window.end_ms),
+        }
+        self.finalize_state_progress_markers(state)
 
     @cached_property
     def _all_selected(self) -> bool:

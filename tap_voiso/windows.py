@@ -12,6 +12,8 @@ and a crowded hour is cut finer.
 from __future__ import annotations
 
 import math
+import threading
+from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from itertools import pairwise
@@ -19,6 +21,9 @@ from itertools import pairwise
 # Where a range starts when neither `start_date` nor a bookmark says: before Voiso
 # existed. Splitting by `metadata.total` finds where data begins in a few requests.
 EARLIEST = datetime(2000, 1, 1, tzinfo=timezone.utc)
+# Completed windows whose density (CDRs per millisecond) sizes the next ones when the
+# API sends no `metadata.total`: recent ones, since traffic varies over time.
+LEARN_FROM_WINDOWS = 8
 
 
 def to_ms(moment: datetime) -> int:
@@ -82,3 +87,60 @@ class Window:
         if self.ended_from_ms is None:
             return span
         return f"{span} ended since {iso_ms(self.ended_from_ms)}"
+
+
+class Sizing:
+    """How many CDRs a window should hold, and into how many parts to cut one that holds more.
+
+    With `metadata.total`, a window's first page says what it holds. The target is at
+    most `window_records`; with several readers, small enough that the run is shared
+    out among them (a window's pages are a chain, read one after the other), but never
+    under two pages, so an hourly run is read in parallel too without crumbs.
+
+    Without a total, sizes are learned: the density of recently completed windows
+    estimates what an unread window holds, and a window found to hold more than the
+    target while being read is cut then (see `chain.py`).
+    """
+
+    def __init__(self, page_size: int, window_records: int, concurrency: int) -> None:
+        self.page_size = page_size
+        self.window_records = window_records
+        self.concurrency = concurrency
+        self.target = window_records
+        self.totals_known = True  # until the whole range's first page says otherwise
+        self._recent: deque[tuple[int, int]] = deque(maxlen=LEARN_FROM_WINDOWS)
+        self._lock = threading.Lock()
+
+    def share_out(self, run_total: int | None) -> None:
+        """Set the target from what the whole range holds (unknown: `window_records`)."""
+        self.totals_known = run_total is not None
+        if run_total is None or self.concurrency <= 1:
+            self.target = self.window_records
+            return
+        share = math.ceil(run_total / self.concurrency)
+        self.target = max(2 * self.page_size, min(self.window_records, share))
+
+    def parts(self, window: Window, holds: float | None) -> int:
+        """Into how many windows to cut one holding `holds` CDRs (1: read it whole)."""
+        if holds is None or not window.splittable:
+            return 1
+        return max(1, math.ceil(holds / self.target))
+
+    def learn(self, window: Window, received: int) -> None:
+        """Remember a completed window's density."""
+        with self._lock:
+            self._recent.append((received, window.end_ms - window.start_ms))
+
+    def estimate(self, window: Window) -> float | None:
+        """What an unread window likely holds, from recent densities (None: nothing learned)."""
+        with self._lock:
+            if not self._recent:
+                return None
+            received = sum(r for r, _ in self._recent)
+            span = sum(s for _, s in self._recent)
+        return received / max(1, span) * (window.end_ms - window.start_ms)
+
+    def parts_on_overflow(self, window: Window) -> int:
+        """Parts for a window found, while read without a total, to hold over the target."""
+        estimate = self.estimate(window) or 0.0
+        return max(2, self.concurrency, self.parts(window, estimate))

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tap_voiso import client
+from tap_voiso import retries
 from tap_voiso.tap import TapVoiso
 from voiso_simulator import DEFAULT_KEY, DatasetSpec, SimConfig, SimServer, Simulator, start
 
@@ -172,7 +172,7 @@ def shared_sim() -> Iterator[SimServer]:
 @pytest.fixture(autouse=True)
 def fast_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
     """Retry in milliseconds, not seconds; tests of the real waits opt out by patching back."""
-    monkeypatch.setattr(client, "BACKOFF_BASE_SECONDS", 0.01)
+    monkeypatch.setattr(retries, "BACKOFF_BASE_SECONDS", 0.01)
 
 
 @pytest.fixture(autouse=True)

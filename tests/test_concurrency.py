@@ -9,9 +9,10 @@ from datetime import datetime, timezone
 
 import msgspec
 
-from tap_voiso.client import Page, PageToken
-from tap_voiso.prefetch import PageRead, Plan, WindowDone, read_windows
-from tap_voiso.windows import Window
+from tap_voiso.chain import PageRead, WindowDone
+from tap_voiso.pages import Page, PageToken
+from tap_voiso.scheduler import read_windows
+from tap_voiso.windows import Sizing, Window
 from tests.conftest import run_tap, tap_config
 
 
@@ -64,19 +65,17 @@ def fake_pages(window_pages: dict[Window, int], page_size: int, delay: float = 0
     """A fetch function serving `n` full pages per window, counting live reader threads."""
     live: Counter[str] = Counter()
 
-    def fetch(token: PageToken) -> Page:
+    def fetch(token: PageToken, _stop) -> Page:
         live["max"] = max(
             live["max"], sum(t.name.startswith("window ") for t in threading.enumerate())
         )
         time.sleep(delay)
         index = 0 if token.cursor is None else int(token.cursor) + 1
         pages = window_pages[token.window]
-        body = msgspec.json.encode(
-            {"cdrs": [{"id": f"{token.window.start_ms}-{index}-{i}"} for i in range(page_size)]}
-        )
+        ids = [f"{token.window.start_ms}-{index}-{i}" for i in range(page_size)]
         return Page(
-            body=body,
-            count=page_size,
+            body=msgspec.json.encode({"cdrs": [{"id": i} for i in ids]}),
+            ids=list(ids),
             total=pages * page_size,
             next_cursor=str(index) if index + 1 < pages else None,
             extracted_at=datetime.now(timezone.utc),
@@ -105,28 +104,28 @@ def test_read_windows_keeps_order_and_at_most_concurrency_readers():
     full = Window(0, 120)
     fetch, live = fake_pages(pages, page_size, delay=0.002)
 
-    def fetch_or_split(token: PageToken) -> Page:
-        if token.window == full:
-            return Page(b'{"cdrs":[]}', 0, 480, None, datetime.now(timezone.utc))  # 12 x 40
-        return fetch(token)
+    def fetch_or_split(token: PageToken, stop) -> Page:
+        if token.window == full:  # 12 x 40
+            return Page(b'{"cdrs":[]}', [], 480, None, datetime.now(timezone.utc))
+        return fetch(token, stop)
 
-    plan = Plan(page_size=page_size, window_records=40, concurrency=3)
+    sizing = Sizing(page_size=page_size, window_records=40, concurrency=3)
     order: list[Window] = []
     pages_seen: Counter[Window] = Counter()
     source = FakeSource(fetch_or_split)
-    for event in read_windows(source, full, plan, lambda _: None):
+    for event in read_windows(source, full, sizing, lambda _: None):
         if isinstance(event, PageRead):
             pages_seen[event.window] += 1
             time.sleep(0.003)  # a consumer slower than the readers
         else:
             assert isinstance(event, WindowDone)
             order.append(event.window)
+            assert event.received == pages[event.window] * page_size
     assert order == sorted(order, key=lambda w: w.start_ms)
     assert len(order) == 12
     assert all(pages_seen[w] == pages[w] for w in order)
-    assert live["max"] <= plan.concurrency
+    assert live["max"] <= sizing.concurrency
     assert source.released == 13  # every reader (the whole range's, then 12) handed back
-    assert plan.ahead == 5  # 40 records a window, 10 a page: the whole window and its end
 
 
 def test_readers_hand_their_connection_to_the_next_window(make_sim):

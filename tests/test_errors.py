@@ -11,11 +11,11 @@ from email.utils import formatdate
 
 import pytest
 import requests
+from singer_sdk.exceptions import RetriableAPIError
 
-from tap_voiso import client
-from tap_voiso.client import retry_after_seconds
+from tap_voiso import retries
 from tap_voiso.errors import VoisoError
-from tap_voiso.tap import TapVoiso
+from tap_voiso.retries import next_wait, retry_after_seconds
 from tests.conftest import run_cli, run_tap, tap_config
 
 SECRET = "sk-live-9f8e7d6c5b4a-DO-NOT-LOG"
@@ -113,21 +113,19 @@ def test_retry_after_parsing():
     assert in_ten is not None
     assert 8.0 <= in_ten <= 10.0
     assert retry_after_seconds(fake_response(formatdate(time.time() - 60, usegmt=True))) == 0.0
-    assert retry_after_seconds(fake_response("99999")) == client.MAX_RETRY_AFTER_SECONDS
+    assert retry_after_seconds(fake_response("99999")) == retries.MAX_RETRY_AFTER_SECONDS
 
 
-def test_backoff_doubles_without_retry_after_and_obeys_it_when_present(make_sim, monkeypatch):
-    monkeypatch.setattr(client, "BACKOFF_BASE_SECONDS", 1.0)
-    stream = TapVoiso(config={"api_key": "k", "cluster_id": "acme"}).streams["cdrs"]
-    waits = stream.backoff_wait_generator()
-    next(waits)
-    no_header = client.RetriableAPIError("x", fake_response(None))
-    first, second, third = (waits.send(no_header) for _ in range(3))
+def test_backoff_doubles_without_retry_after_and_obeys_it_when_present(monkeypatch):
+    monkeypatch.setattr(retries, "BACKOFF_BASE_SECONDS", 1.0)
+    no_header = RetriableAPIError("x", fake_response(None))
+    first, second, third = (next_wait(no_header, attempt) for attempt in range(3))
     assert 1.0 <= first <= 1.25
     assert 2.0 <= second <= 2.5
     assert 4.0 <= third <= 5.0
-    assert waits.send(client.RetriableAPIError("x", fake_response("3"))) == 3.0
-    assert waits.send(requests.exceptions.ConnectionError()) <= client.MAX_BACKOFF_SECONDS * 1.25
+    assert next_wait(RetriableAPIError("x", fake_response("3")), 0) == 3.0
+    late = next_wait(requests.exceptions.ConnectionError(), 30)
+    assert retries.MAX_BACKOFF_SECONDS <= late <= retries.MAX_BACKOFF_SECONDS * 1.25
 
 
 def test_a_hung_request_is_cut_by_the_timeout_and_retried(make_sim):

@@ -1,0 +1,204 @@
+"""Reading several windows at once while handing them over strictly in order.
+
+Each window is read by a `Reader`: a `chain.Chain` on its own thread, up to
+`MAX_AHEAD_PAGES` pages ahead of the consumer. `read_windows` keeps up to
+`concurrency` readers running over consecutive windows and hands their pages over
+in window order, so the output, and the bookmark that follows each finished window,
+are exactly those of a sequential read. Memory stays bounded by `concurrency x
+MAX_AHEAD_PAGES` undecoded pages whatever the size of the range; requests in flight
+are capped at `concurrency` by the stream (`retries.RequestSlots`).
+
+When the consumer stops (a window failed, the consumer stopped asking, or a signal
+set `interrupt`), every reader is told to stop: none sends another request, waits
+end at once, and the readers are joined.
+
+Threads fit here because a reader spends its time waiting on the network, with the
+GIL released; the CPU work (decoding, emitting) is the consumer's.
+"""
+
+from __future__ import annotations
+
+import math
+import queue
+import threading
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from tap_voiso.chain import Chain, Event, PageRead, Split, WindowDone
+from tap_voiso.errors import Interrupted
+from tap_voiso.pages import Page, PageToken
+from tap_voiso.retries import Stopped
+from tap_voiso.signals import Interrupt
+from tap_voiso.windows import Sizing, Window
+
+# Undecoded pages one reader may hold: bounds memory at `concurrency x 8` pages (about
+# 60 MB at the defaults) whatever the window size; chosen with benchmarks/run.py.
+MAX_AHEAD_PAGES = 8
+# How often a waiting consumer looks at `interrupt`, in seconds.
+POLL_SECONDS = 0.1
+# How long to wait for a reader to finish its request in flight once told to stop.
+JOIN_SECONDS = 2.0
+
+
+class PageSource(Protocol):
+    """Where readers get pages: the stream (`client.VoisoStream`)."""
+
+    def fetch_page(self, token: PageToken, stop: threading.Event) -> Page:
+        """One page, retried as need be, unless `stop` is set."""
+
+    def release_session(self) -> None:
+        """Called on a reader's thread when the reader is done with its window."""
+
+
+@dataclass(frozen=True)
+class _Pending:
+    window: Window
+    delivered: frozenset[Any] = frozenset()
+
+
+@dataclass(frozen=True)
+class _Failed:
+    error: BaseException
+
+
+class Reader:
+    """Reads one window on a daemon thread into a small queue of events."""
+
+    def __init__(
+        self,
+        source: PageSource,
+        pending: _Pending,
+        sizing: Sizing,
+        stop: threading.Event,
+        *,
+        whole_range: bool,
+    ) -> None:
+        self.window = pending.window
+        self.early_split: Split | None = None  # cut on its first page, before any page
+        self._stop = stop
+        self._queue: queue.Queue[Event | _Failed] = queue.Queue(
+            maxsize=min(MAX_AHEAD_PAGES, math.ceil(sizing.target / sizing.page_size) + 1)
+        )
+        self._chain = Chain(
+            pending.window,
+            lambda token: source.fetch_page(token, stop),
+            sizing,
+            delivered=pending.delivered,
+            whole_range=whole_range,
+        )
+        self._source = source
+        self._handed = False
+        self._thread = threading.Thread(target=self._run, name=f"window {self.window}", daemon=True)
+        self._thread.start()
+
+    def get(self, interrupt: Interrupt | None) -> Event | _Failed:
+        """The reader's next event, waiting for it (a set `interrupt` ends the wait)."""
+        while True:
+            if interrupt is not None and interrupt.is_set():
+                raise Interrupted(interrupt.signum)
+            try:
+                return self._queue.get(timeout=POLL_SECONDS)
+            except queue.Empty:
+                continue
+
+    def join(self) -> None:
+        """Wait (briefly) for the thread to end: it sends nothing more once stopped."""
+        self._thread.join(timeout=JOIN_SECONDS)
+
+    def _put(self, event: Event | _Failed) -> bool:
+        if isinstance(event, Split) and not self._handed:
+            self.early_split = event
+        self._handed = True
+        while not self._stop.is_set():
+            try:
+                self._queue.put(event, timeout=POLL_SECONDS)
+            except queue.Full:
+                continue
+            return True
+        return False
+
+    def _run(self) -> None:
+        try:
+            self._chain.run(self._put)
+        except Stopped:
+            pass
+        except BaseException as exc:  # handed to the consumer, who raises it
+            self._put(_Failed(exc))
+        finally:
+            self._source.release_session()
+
+
+def read_windows(
+    source: PageSource,
+    full: Window,
+    sizing: Sizing,
+    log: Callable[[str], None],
+    interrupt: Interrupt | None = None,
+) -> Iterator[PageRead | WindowDone]:
+    """Pages of every window of `full`, windows in order, read `sizing.concurrency` at a time."""
+    stop = threading.Event()
+    items: deque[_Pending | Reader] = deque([] if full.empty else [_Pending(full)])
+    readers: list[Reader] = []
+    first = True
+    try:
+        while items:
+            _expand_early_splits(items, log)
+            for index in range(min(sizing.concurrency, len(items))):
+                item = items[index]
+                if isinstance(item, _Pending):
+                    if not first:
+                        _cut_by_estimate(items, index, sizing)
+                        item = items[index]
+                    assert isinstance(item, _Pending)  # noqa: S101 (cutting keeps it pending)
+                    reader = Reader(source, item, sizing, stop, whole_range=first)
+                    items[index] = reader
+                    readers.append(reader)
+                    first = False
+            head = items[0]
+            assert isinstance(head, Reader)  # noqa: S101 (the loop above started it)
+            event = head.get(interrupt)
+            if isinstance(event, _Failed):
+                raise event.error
+            if isinstance(event, Split):
+                items.popleft()
+                items.extendleft(reversed([_Pending(c, event.delivered) for c in event.children]))
+                log(_split_message(event))
+                continue
+            if isinstance(event, WindowDone):
+                items.popleft()
+            yield event
+    finally:
+        stop.set()
+        for reader in readers:
+            reader.join()
+
+
+def _cut_by_estimate(items: deque[_Pending | Reader], index: int, sizing: Sizing) -> None:
+    """Without totals, cut a window that likely holds more than the target before reading it."""
+    item = items[index]
+    assert isinstance(item, _Pending)  # noqa: S101
+    if sizing.totals_known:
+        return
+    parts = sizing.parts(item.window, sizing.estimate(item.window))
+    if parts > 1:
+        del items[index]
+        for child in reversed(item.window.split(parts)):
+            items.insert(index, _Pending(child, item.delivered))
+
+
+def _expand_early_splits(items: deque[_Pending | Reader], log: Callable[[str], None]) -> None:
+    """Replace readers that split on their first page (beyond the head) by their parts."""
+    for index in range(len(items) - 1, 0, -1):
+        item = items[index]
+        if isinstance(item, Reader) and item.early_split is not None:
+            split = item.early_split
+            del items[index]
+            for child in reversed(split.children):
+                items.insert(index, _Pending(child, split.delivered))
+            log(_split_message(split))
+
+
+def _split_message(split: Split) -> str:
+    return f"{split.window} holds {split.holds}: reading it as {len(split.children)} windows"
