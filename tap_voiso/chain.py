@@ -94,10 +94,12 @@ class Chain:
         fetch: Fetch,
         sizing: Sizing,
         *,
+        warn: Callable[[str], None],
         delivered: frozenset[Any] = frozenset(),
         whole_range: bool = False,
     ) -> None:
         self.window = window
+        self._warn = warn
         self._fetch = fetch
         self._sizing = sizing
         self._delivered = set(delivered)  # ids handed over for this window (or its parent)
@@ -121,6 +123,10 @@ class Chain:
             return
         total = first.total
         if total is not None and received < total:
+            self._warn(
+                f"started_at in {self.window} gave {received} of its {total} CDRs "
+                "(metadata.total): reading it again before its checkpoint"
+            )
             received = self._read_pass(self._fetch(PageToken(self.window)), put)
             if received is None:
                 return
@@ -147,9 +153,19 @@ class Chain:
     def _read_pass(self, page: Page, put: Put) -> int | None:
         """Hand over every page from `page` on; distinct CDRs received, or None if cut/stopped."""
         this = _Pass()
-        cursor: str | None = None  # the cursor that fetched `page`
+        token = PageToken(self.window)  # what fetched `page`
         while True:
-            if not put(self._mark(page, this, cursor)):
+            read = self._mark(page, this)
+            if page.count and read.repeats == page.count:
+                if token.cursor is None:  # an offset past what the API delivers: the end
+                    return this.distinct
+                msg = (
+                    f"Cursor went backwards: the page for cursor {token.cursor!r} holds only "
+                    f"CDRs already read in {self.window}. Stopping instead of paging forever; "
+                    "the next run re-reads this window."
+                )
+                raise CursorLoopError(msg)
+            if not put(read):
                 return None
             if self._finished(page, this.received):
                 return this.distinct
@@ -159,33 +175,23 @@ class Chain:
                 put(Split(self.window, self.window.split(parts), holds, frozenset(self._delivered)))
                 return None
             token = self._next_token(page, this)
-            cursor = token.cursor
             page = self._fetch(token)
 
-    def _mark(self, page: Page, this: _Pass, cursor: str | None) -> PageRead:
-        """Tell new CDRs from repeats; stop on a page that leads back (a loop)."""
-        fresh, repeats, new_in_pass = [], 0, 0
+    def _mark(self, page: Page, this: _Pass) -> PageRead:
+        """Tell new CDRs from repeats (CDRs this pass has already received)."""
+        fresh, repeats = [], 0
         this.received += page.count
         for cdr_id in page.ids:
             if cdr_id is None:  # unkeyable: the checker reports and skips it
                 fresh.append(True)
                 this.unkeyed += 1
-                new_in_pass += 1
                 continue
             if cdr_id in this.ids:
                 repeats += 1
             else:
                 this.ids.add(cdr_id)
-                new_in_pass += 1
             fresh.append(cdr_id not in self._delivered)
             self._delivered.add(cdr_id)
-        if page.count and not new_in_pass:
-            msg = (
-                f"Cursor went backwards: the page for cursor {cursor!r} holds only CDRs already "
-                f"read in {self.window}. Stopping instead of paging forever; the next run "
-                "re-reads this window."
-            )
-            raise CursorLoopError(msg)
         return PageRead(self.window, page, fresh, repeats)
 
     def _finished(self, page: Page, received: int) -> bool:

@@ -12,6 +12,7 @@ which the next run re-reads. Whatever is still gathered at exit is written then
 from __future__ import annotations
 
 import atexit
+import os
 import sys
 from collections.abc import Mapping
 from typing import Any
@@ -48,13 +49,23 @@ class StateFlushingWriter(MsgSpecWriter):
         self.flush()
 
     def flush(self) -> None:
-        """Write out everything queued, and flush stdout."""
+        """Write out everything queued, whole, even if a signal arrives mid-write.
+
+        A signal that interrupts `sys.stdout.buffer.write` while the target is not
+        reading can lose the part of a large write not yet made (a torn JSON line; seen
+        on CPython 3.11). `os.write` reports each partial write, so the loop finishes it.
+        """
         if not self._pending:
             return
-        out = getattr(sys.stdout, "buffer", None)
-        if out is None:  # a text-only stdout (an in-memory capture, say)
+        try:
+            fd = sys.stdout.fileno()
+        except (AttributeError, OSError, ValueError):  # an in-memory capture
             sys.stdout.write(self._pending.decode())
+            sys.stdout.flush()
         else:
-            out.write(self._pending)
+            sys.stdout.flush()  # anything written through sys.stdout goes first
+            view = memoryview(self._pending)
+            while view:
+                view = view[os.write(fd, view) :]
+            view.release()
         self._pending.clear()
-        sys.stdout.flush()

@@ -8,9 +8,10 @@ are exactly those of a sequential read. Memory stays bounded by `concurrency x
 MAX_AHEAD_PAGES` undecoded pages whatever the size of the range; requests in flight
 are capped at `concurrency` by the stream (`retries.RequestSlots`).
 
-When the consumer stops (a window failed, the consumer stopped asking, or a signal
-set `interrupt`), every reader is told to stop: none sends another request, waits
-end at once, and the readers are joined.
+When one reader fails, every reader is told to stop at once (none sends another
+request, and waits for a slot, a 429 pause or a retry end), and the consumer raises
+that failure. The same happens when the consumer stops asking or a signal sets
+`interrupt`; the readers are then joined.
 
 Threads fit here because a reader spends its time waiting on the network, with the
 GIL released; the CPU work (decoding, emitting) is the consumer's.
@@ -58,9 +59,18 @@ class _Pending:
     delivered: frozenset[Any] = frozenset()
 
 
-@dataclass(frozen=True)
-class _Failed:
-    error: BaseException
+class _Stop:
+    """What all readers of one range share: the stop signal, and the first failure."""
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self.failure: BaseException | None = None
+
+    def fail(self, error: BaseException) -> None:
+        """Record a reader's failure and stop every reader."""
+        if self.failure is None:
+            self.failure = error
+        self.event.set()
 
 
 class Reader:
@@ -71,20 +81,22 @@ class Reader:
         source: PageSource,
         pending: _Pending,
         sizing: Sizing,
-        stop: threading.Event,
+        stop: _Stop,
         *,
         whole_range: bool,
+        warn: Callable[[str], None],
     ) -> None:
         self.window = pending.window
         self.early_split: Split | None = None  # cut on its first page, before any page
         self._stop = stop
-        self._queue: queue.Queue[Event | _Failed] = queue.Queue(
+        self._queue: queue.Queue[Event] = queue.Queue(
             maxsize=min(MAX_AHEAD_PAGES, math.ceil(sizing.target / sizing.page_size) + 1)
         )
         self._chain = Chain(
             pending.window,
-            lambda token: source.fetch_page(token, stop),
+            lambda token: source.fetch_page(token, stop.event),
             sizing,
+            warn=warn,
             delivered=pending.delivered,
             whole_range=whole_range,
         )
@@ -93,11 +105,18 @@ class Reader:
         self._thread = threading.Thread(target=self._run, name=f"window {self.window}", daemon=True)
         self._thread.start()
 
-    def get(self, interrupt: Interrupt | None) -> Event | _Failed:
-        """The reader's next event, waiting for it (a set `interrupt` ends the wait)."""
+    def get(self, interrupt: Interrupt | None) -> Event:
+        """The reader's next event, waiting for it.
+
+        Raises the first failure of any reader at once (the others have been told to
+        stop), and `Interrupted` once a signal has set `interrupt`.
+        """
         while True:
             if interrupt is not None and interrupt.is_set():
+                self._stop.event.set()
                 raise Interrupted(interrupt.signum)
+            if self._stop.failure is not None:
+                raise self._stop.failure
             try:
                 return self._queue.get(timeout=POLL_SECONDS)
             except queue.Empty:
@@ -107,11 +126,11 @@ class Reader:
         """Wait (briefly) for the thread to end: it sends nothing more once stopped."""
         self._thread.join(timeout=JOIN_SECONDS)
 
-    def _put(self, event: Event | _Failed) -> bool:
+    def _put(self, event: Event) -> bool:
         if isinstance(event, Split) and not self._handed:
             self.early_split = event
         self._handed = True
-        while not self._stop.is_set():
+        while not self._stop.event.is_set():
             try:
                 self._queue.put(event, timeout=POLL_SECONDS)
             except queue.Full:
@@ -124,8 +143,8 @@ class Reader:
             self._chain.run(self._put)
         except Stopped:
             pass
-        except BaseException as exc:  # handed to the consumer, who raises it
-            self._put(_Failed(exc))
+        except BaseException as exc:  # the consumer raises it, whichever reader it was
+            self._stop.fail(exc)
         finally:
             self._source.release_session()
 
@@ -135,10 +154,12 @@ def read_windows(
     full: Window,
     sizing: Sizing,
     log: Callable[[str], None],
+    *,
     interrupt: Interrupt | None = None,
+    warn: Callable[[str], None] | None = None,
 ) -> Iterator[PageRead | WindowDone]:
     """Pages of every window of `full`, windows in order, read `sizing.concurrency` at a time."""
-    stop = threading.Event()
+    stop = _Stop()
     items: deque[_Pending | Reader] = deque([] if full.empty else [_Pending(full)])
     readers: list[Reader] = []
     first = True
@@ -152,15 +173,13 @@ def read_windows(
                         _cut_by_estimate(items, index, sizing)
                         item = items[index]
                     assert isinstance(item, _Pending)  # noqa: S101 (cutting keeps it pending)
-                    reader = Reader(source, item, sizing, stop, whole_range=first)
+                    reader = Reader(source, item, sizing, stop, whole_range=first, warn=warn or log)
                     items[index] = reader
                     readers.append(reader)
                     first = False
             head = items[0]
             assert isinstance(head, Reader)  # noqa: S101 (the loop above started it)
             event = head.get(interrupt)
-            if isinstance(event, _Failed):
-                raise event.error
             if isinstance(event, Split):
                 items.popleft()
                 items.extendleft(reversed([_Pending(c, event.delivered) for c in event.children]))
@@ -170,7 +189,7 @@ def read_windows(
                 items.popleft()
             yield event
     finally:
-        stop.set()
+        stop.event.set()
         for reader in readers:
             reader.join()
 

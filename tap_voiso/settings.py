@@ -117,8 +117,9 @@ CONFIG_SCHEMA = th.PropertiesList(
         th.IntegerType(minimum=1, maximum=32),
         default=DEFAULT_CONCURRENCY,
         title="Parallel windows",
-        description="Time windows read at the same time (each a chain of pages), while "
-        "output stays in window order. 1 reads one window at a time.",
+        description="Time windows read at the same time (each a chain of pages), and the most "
+        "requests in flight at once; output stays in window order. 1 reads one window at a "
+        "time.",
     ),
     th.Property(
         "max_tries",

@@ -108,7 +108,10 @@ class CdrsStream(VoisoStream):
             window_records=self.window_records,
             concurrency=int(self.config.get("concurrency", settings.DEFAULT_CONCURRENCY)),
         )
-        for event in read_windows(self, full, sizing, self.logger.info, INTERRUPT):
+        events = read_windows(
+            self, full, sizing, self.logger.info, interrupt=INTERRUPT, warn=self.logger.warning
+        )
+        for event in events:
             if isinstance(event, WindowDone):
                 self.logger.info("%s done: %d CDRs", event.window, event.received)
                 if checkpoint:

@@ -127,6 +127,7 @@ def test_sigterm_exits_promptly_with_a_state_that_resumes_without_a_gap(make_sim
         lines.extend(process.stdout)  # type: ignore[arg-type]
         process.wait(timeout=15)
     assert time.monotonic() - sent < 5
+    assert process.returncode == 128 + signal.SIGTERM  # the run did not finish
     first = parse_messages("".join(lines))
     final = first.states[-1]
     assert bookmark_of(final)

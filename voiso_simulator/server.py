@@ -105,6 +105,18 @@ class SimConfig:
     open_listing: bool = False
     # Schema drift: fields the reference does not list, and a fifth CDR type.
     drift: bool = False
+    # "next_cursor is returned when cursor-based pagination is supported": False serves
+    # no cursor at all (limit/offset only, first 10,000), and ignores any cursor sent.
+    cursors: bool = True
+    # Every Nth request that carries a cursor finds it expired: invalid, so the API
+    # falls back to `offset` as documented.
+    cursor_expire_every: int = 0
+    # False: `metadata.total` is left out of every response.
+    send_total: bool = True
+    # Added to every `metadata.total`: a count the listing never delivers.
+    total_bias: int = 0
+    # The next N pages each leave out their first CDR (the total still counts it).
+    omit_next: int = 0
 
 
 class ApiError(Exception):
@@ -171,6 +183,7 @@ class Simulator:
         self._page_counts: dict[tuple[Any, ...], int] = {}
         self._totals: dict[tuple[Any, ...], int] = {}
         self._shuffled: dict[tuple[int, int], list[int]] = {}
+        self._cursor_requests = 0
         # Tests may set a function that rewrites each served record (hostile content).
         self.rewrite: Callable[[dict[str, Any]], dict[str, Any]] | None = None
 
@@ -383,7 +396,9 @@ class Simulator:
         ds = self.dataset
         lo, hi = self._span(query)
         ordering = self._ordering(lo, hi)
-        start = self._resume_index(ordering, lo, hi, query.cursor) if query.cursor else None
+        start = None
+        if query.cursor and not self._cursor_expired():
+            start = self._resume_index(ordering, lo, hi, query.cursor)
         capped = start is None
         if start is None:
             try:
@@ -438,10 +453,26 @@ class Simulator:
             last = picked[-1]
             next_cursor = encode_cursor(ds.started[last], ds.ids[last])
         next_cursor = self._cursor_fault(query, picked, next_cursor)
+        if picked and cfg.omit_next:
+            with self.lock:
+                omit, cfg.omit_next = cfg.omit_next > 0, max(0, cfg.omit_next - 1)
+            if omit:
+                picked = picked[1:]
         body: dict[str, Any] = {"cdrs": [self._render(p) for p in picked], "total": total}
-        if next_cursor is not None or cfg.last_page != "absent":
+        if cfg.cursors and (next_cursor is not None or cfg.last_page != "absent"):
             body["next_cursor"] = next_cursor
         return body
+
+    def _cursor_expired(self) -> bool:
+        """Whether this cursor request finds its cursor no longer valid."""
+        cfg = self.config
+        if not cfg.cursors:
+            return True
+        if not cfg.cursor_expire_every:
+            return False
+        with self.lock:
+            self._cursor_requests += 1
+            return self._cursor_requests % cfg.cursor_expire_every == 0
 
     def _cursor_fault(self, query: Query, picked: list[int], next_cursor: str | None) -> str | None:
         fault = self.config.cursor_fault
@@ -619,6 +650,7 @@ class Handler(BaseHTTPRequestHandler):
                         "requests": len(sim.requests),
                         "statuses": sim.statuses[-1000:],
                         "records": len(sim.dataset),
+                        "max_inflight": sim.max_inflight,
                     },
                 )
             return
@@ -644,6 +676,8 @@ class Handler(BaseHTTPRequestHandler):
         if cfg.latency_ms:
             time.sleep(cfg.latency_ms / 1000)
         fault = sim.fault_for_request()
+        if fault == "ok":  # a placeholder in `fail_next`: this request is served as usual
+            fault = None
         if fault is not None:
             with sim.lock:
                 sim.faults[fault] += 1
@@ -658,7 +692,9 @@ class Handler(BaseHTTPRequestHandler):
         except ApiError as exc:
             self._send_json(exc.status, exc.body)
             return exc.status
-        metadata: dict[str, Any] = {"total": page["total"]}
+        metadata: dict[str, Any] = {}
+        if cfg.send_total:
+            metadata["total"] = page["total"] + cfg.total_bias
         if "next_cursor" in page:
             metadata["next_cursor"] = page["next_cursor"]
         body = (

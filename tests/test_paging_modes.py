@@ -1,0 +1,167 @@
+"""Every API behaviour the reference allows: every CDR exactly once, or a non-zero exit.
+
+No cursor at all, cursors that expire, no `metadata.total`, a listing short of its
+total, and readers kept under control (the cap on requests in flight, a failure or
+a signal stopping them all). Each test checks the output against what the simulator
+holds, not against another run of the tap.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+from collections import Counter
+
+import pytest
+
+from tap_voiso.errors import IncompleteWindowError, VoisoAPIError
+from tests.conftest import parse_messages, run_cli, run_tap, start_cli, tap_config
+
+
+def assert_exactly_once(result, server):
+    ids = Counter(r["id"] for r in result.records)
+    assert [i for i, n in ids.items() if n > 1] == []
+    assert set(ids) == {r["id"] for r in server.simulator.visible_records()}
+
+
+def bookmarks(result) -> list[str]:
+    return [
+        s["bookmarks"]["cdrs"]["replication_key_value"]
+        for s in result.states
+        if s["bookmarks"]["cdrs"].get("replication_key_value")
+    ]
+
+
+def test_no_cursor_at_all_reads_every_window_by_offset(make_sim):
+    server = make_sim(records=30_000, burst=0, cursors=False)
+    result = run_tap(tap_config(server))
+    assert_exactly_once(result, server)
+    requests = server.simulator.requests
+    assert not any("cursor=" in r for r in requests)
+    assert any("offset=" in r for r in requests)  # windows went on past their first page
+
+
+def test_no_cursor_and_a_millisecond_over_10000_stops_naming_it(make_sim, tmp_path):
+    server = make_sim(records=21_000, burst=10_500, cursors=False)
+    result = run_cli(tap_config(server), tmp_path, timeout=120)
+    assert result.returncode == 1
+    assert "holds 10500 CDRs in one millisecond" in result.stderr
+    assert "first 10000" in result.stderr
+
+
+@pytest.mark.parametrize("order", ["asc", "desc", "shuffle"])
+def test_expiring_cursors_fall_back_to_the_offset_sent_with_them(make_sim, order):
+    server = make_sim(records=8000, burst=1500, order=order, cursor_expire_every=3)
+    result = run_tap(tap_config(server, page_size=200, window_records=2000))
+    assert_exactly_once(result, server)
+    cursor_requests = [r for r in server.simulator.requests if "cursor=" in r]
+    assert len(cursor_requests) >= 9  # so at least three cursors expired on the way
+    assert all("offset=" in r for r in cursor_requests)
+
+
+def test_no_total_sizes_windows_from_the_data_checkpoints_often_and_reads_in_parallel(make_sim):
+    server = make_sim(records=20_000, burst=0, send_total=False, latency_ms=20)
+    result = run_tap(tap_config(server, page_size=250, window_records=1000, concurrency=4))
+    assert_exactly_once(result, server)
+    marks = bookmarks(result)
+    assert marks == sorted(marks)
+    assert len(marks) >= 20_000 / 2500
+    # CDRs emitted between two checkpoints stay near window_records.
+    emitted_since, most = 0, 0
+    for message in result.messages:
+        if message["type"] == "RECORD":
+            emitted_since += 1
+        elif message["type"] == "STATE":
+            most, emitted_since = max(most, emitted_since), 0
+    assert most <= 2.5 * 1000, most
+    assert server.simulator.max_inflight > 1
+
+
+def test_no_total_and_no_cursor(make_sim):
+    server = make_sim(records=12_000, burst=600, send_total=False, cursors=False)
+    result = run_tap(tap_config(server, page_size=500, window_records=2000))
+    assert_exactly_once(result, server)
+
+
+def test_no_total_and_desc_order_with_expiring_cursors(make_sim):
+    server = make_sim(records=6000, burst=0, send_total=False, order="desc", cursor_expire_every=2)
+    result = run_tap(tap_config(server, page_size=300, window_records=1500))
+    assert_exactly_once(result, server)
+
+
+def test_a_window_short_of_its_total_is_read_again_before_its_checkpoint(make_sim, caplog):
+    server = make_sim(records=3000, burst=0, omit_next=2)
+    result = run_tap(tap_config(server, concurrency=1))
+    assert_exactly_once(result, server)
+    assert "reading it again before its checkpoint" in caplog.text
+
+
+def test_a_window_that_stays_short_stops_the_run_and_the_bookmark_stays_before_it(
+    make_sim, tmp_path
+):
+    server = make_sim(records=3000, burst=0, total_bias=5)
+    config = tap_config(server, window_records=1000, page_size=500)
+    result = run_cli(config, tmp_path, timeout=120)
+    assert result.returncode == 1
+    assert "Incomplete window: started_at in [" in result.stderr
+    assert "read twice it gave" in result.stderr
+    assert not bookmarks(parse_messages(result.stdout))  # the first window never completed
+    with pytest.raises(IncompleteWindowError):
+        run_tap(config)
+
+
+def test_requests_in_flight_never_exceed_concurrency_through_splits(make_sim):
+    server = make_sim(records=20_000, burst=3000, latency_ms=40)
+    result = run_tap(tap_config(server, concurrency=3, page_size=250, window_records=1000))
+    assert_exactly_once(result, server)
+    assert 2 <= server.simulator.max_inflight <= 3
+
+
+def test_a_failing_window_stops_every_reader_at_once(make_sim):
+    # The first request (the whole range) is served; the next three readers get a 503
+    # asking for 30 s; the fourth gets a 401, which no retry can mend.
+    server = make_sim(
+        records=6000,
+        burst=0,
+        latency_ms=50,
+        fail_next=["ok", "503", "503", "503", "401"],
+        retry_after="seconds",
+        retry_after_seconds=30,
+    )
+    sim = server.simulator
+    began = time.monotonic()
+    with pytest.raises(VoisoAPIError, match="HTTP 401"):
+        run_tap(tap_config(server, concurrency=4, page_size=500))
+    assert time.monotonic() - began < 10  # nobody sat out the 30 s
+    (refused_at,) = [t for t, status in sim.answered if status == 401]
+    assert [t for t in sim.started if t > refused_at] == []
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_a_signal_while_stdout_is_blocked_leaves_whole_lines_ending_with_a_state(
+    make_sim, tmp_path, signum, code
+):
+    server = make_sim(records=30_000, burst=0, latency_ms=10)
+    config = tap_config(server, page_size=500, window_records=2000, concurrency=4)
+    with start_cli(config, tmp_path) as process:
+        assert process.stdout is not None
+        head = [process.stdout.readline() for _ in range(2000)]
+        time.sleep(3)  # nothing reads: the pipe fills and the tap blocks writing
+        process.send_signal(signum)
+        time.sleep(1)
+        rest = process.stdout.read()
+        process.wait(timeout=30)
+    assert process.returncode == code
+    text = "".join(head) + rest
+    messages = [json.loads(line) for line in text.splitlines()]  # every line is whole JSON
+    assert messages[-1]["type"] == "STATE"
+    first = parse_messages(text)
+    ids = Counter(r["id"] for r in first.records)
+    assert max(ids.values()) == 1  # nothing written twice
+    for state in first.states:  # the SDK's standard shape, mid-run too
+        assert set(state["bookmarks"]["cdrs"]) <= {"replication_key", "replication_key_value"}
+    served = {r["id"] for r in server.simulator.visible_records()}
+    assert set(ids) < served  # it stopped early
+    second = run_tap(config, state=first.states[-1])
+    assert set(ids) | {r["id"] for r in second.records} == served
