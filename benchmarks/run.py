@@ -6,7 +6,8 @@
 
 The raw loop is what a user could hand-write: one `requests.Session`, cursor paging
 at `limit=1000`, `json.loads`, one Singer RECORD line per CDR with `json.dumps`; no
-schema, no state, no retries. Each contender runs as its own process writing to
+schema, no state, no retries. The msgspec loop is the same with msgspec, one write
+per page: the CPU floor of a tap that decodes each record and encodes it again. Each contender runs as its own process writing to
 /dev/null, in interleaved rounds; the table shows medians. Peak RSS is the
 contender's own process (its `ru_maxrss`), not the simulator's.
 """
@@ -40,6 +41,27 @@ while True:
     body = json.loads(session.get(url + "/api/v4/reporting/cdrs", params=params).content)
     for cdr in body["cdrs"]:
         out.write(json.dumps({"type": "RECORD", "stream": "cdrs", "record": cdr}) + "\\n")
+    cursor = body["metadata"].get("next_cursor")
+    if not cursor or not body["cdrs"]:
+        break
+    params = {"limit": 1000, "cursor": cursor}
+"""
+
+# The CPU floor of any tap that decodes each record and encodes it again: msgspec
+# decodes the page, encodes one RECORD per CDR, and each page is one write.
+MSGSPEC_LOOP = """
+import sys, msgspec, requests
+url, key = sys.argv[1], sys.argv[2]
+session = requests.Session()
+session.headers["Authorization"] = "Bearer " + key
+out = sys.stdout.buffer
+encode = msgspec.json.Encoder().encode
+params = {"limit": 1000}
+while True:
+    body = msgspec.json.decode(session.get(url + "/api/v4/reporting/cdrs", params=params).content)
+    out.write(b"".join(
+        encode({"type": "RECORD", "stream": "cdrs", "record": cdr}) + b"\\n" for cdr in body["cdrs"]
+    ))
     cursor = body["metadata"].get("next_cursor")
     if not cursor or not body["cdrs"]:
         break
@@ -90,7 +112,9 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=float, default=0.0)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--span-days", type=float, default=30.0, help="days of CDRs up to now")
-    parser.add_argument("--only", choices=["tap", "raw"], help="run one contender only")
+    parser.add_argument(
+        "--only", choices=["tap", "raw", "msgspec"], help="run one contender only"
+    )
     parser.add_argument(
         "--tap-settings",
         action="append",
@@ -110,7 +134,10 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             base = {"api_key": KEY, "api_url": url, "start_date": start}
             tap = str(Path(PYTHON).parent / "tap-voiso")
-            contenders = {"raw loop": [PYTHON, "-c", RAW_LOOP, url, KEY]}
+            contenders = {
+                "raw loop": [PYTHON, "-c", RAW_LOOP, url, KEY],
+                "msgspec loop": [PYTHON, "-c", MSGSPEC_LOOP, url, KEY],
+            }
             for index, extra in enumerate([None, *args.tap_settings]):
                 config = Path(tmp) / f"config-{index}.json"
                 config.write_text(json.dumps({**base, **json.loads(extra or "{}")}))
@@ -145,10 +172,11 @@ def main() -> None:
         rss = max(r[1] for r in runs)
         rates[name] = args.records / seconds
         print(f"{name:<{width}} {rates[name]:>12,.0f} {seconds:>9.2f} {rss:>12.1f}")
-    if "raw loop" in rates:
-        for name, rate in rates.items():
-            if name != "raw loop":
-                print(f"{name} / raw loop: {rate / rates['raw loop']:.2f}x")
+    for base in ("raw loop", "msgspec loop"):
+        if base in rates:
+            for name, rate in rates.items():
+                if name.startswith("tap"):
+                    print(f"{name} / {base}: {rate / rates[base]:.2f}x")
 
 
 if __name__ == "__main__":

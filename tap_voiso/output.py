@@ -15,8 +15,10 @@ import atexit
 import os
 import sys
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
+import msgspec
 from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.singerlib.encoding.simple import Message, SingerMessageType
 from singer_sdk.singerlib.messages import StateMessage
@@ -24,6 +26,32 @@ from singer_sdk.singerlib.messages import StateMessage
 # Bytes gathered before one write to stdout: large writes mean few system calls, and
 # few moments where the GIL changes hands in the middle of emitting a page.
 CHUNK_BYTES = 1 << 20
+
+
+class RawRecordMessage:
+    """A RECORD message already encoded: the API's own bytes for the record, wrapped.
+
+    For the pass-through path (`streams.CdrsStream`): the record is never decoded to
+    a dict nor encoded again, so its numbers and strings are exactly as the API wrote
+    them.
+    """
+
+    __slots__ = ("line",)
+    type = SingerMessageType.RECORD
+
+    def __init__(self, line: bytes) -> None:
+        self.line = line
+
+
+def record_line_parts(stream: str, extracted_at: datetime) -> tuple[bytes, bytes]:
+    """What goes before and after a record's bytes in its RECORD line.
+
+    The same keys, order and `time_extracted` format as the SDK's RECORD message
+    encoded by msgspec (`tests/test_output.py` compares the two).
+    """
+    head = b'{"type":"RECORD","stream":' + msgspec.json.encode(stream) + b',"record":'
+    tail = b',"time_extracted":' + msgspec.json.encode(extracted_at) + b"}\n"
+    return head, tail
 
 
 class StateFlushingWriter(MsgSpecWriter):
@@ -35,7 +63,13 @@ class StateFlushingWriter(MsgSpecWriter):
         self._last_type: str | None = None
         atexit.register(self.flush)
 
-    def write_message(self, message: Message) -> None:
+    def format_message(self, message: Message | RawRecordMessage) -> bytes | bytearray:  # type: ignore[override]
+        """The message's line: as built already for a pass-through RECORD."""
+        if type(message) is RawRecordMessage:
+            return message.line
+        return super().format_message(message)  # type: ignore[arg-type]
+
+    def write_message(self, message: Message | RawRecordMessage) -> None:
         """Queue one message; write out at each STATE or once a chunk is full."""
         self._pending += self.format_message(message)
         self._last_type = message.type

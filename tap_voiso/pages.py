@@ -57,6 +57,10 @@ class Page:
         """The page's CDRs as dicts, exactly as the API sent them."""
         return msgspec.json.decode(self.body)["cdrs"]  # type: ignore[no-any-return]
 
+    def raw_records(self) -> list[msgspec.Raw]:
+        """Each CDR's own bytes, exactly as the API wrote them."""
+        return _RAW_PAGE.decode(self.body).cdrs
+
 
 class _Row(msgspec.Struct):
     id: Any = None
@@ -81,6 +85,11 @@ class _LooseEnvelope(msgspec.Struct):
     metadata: _Metadata
 
 
+class _RawPage(msgspec.Struct):
+    cdrs: list[msgspec.Raw]
+
+
+_RAW_PAGE = msgspec.json.Decoder(_RawPage)
 _ENVELOPE = msgspec.json.Decoder(_Envelope)
 _LOOSE_ENVELOPE = msgspec.json.Decoder(_LooseEnvelope)
 

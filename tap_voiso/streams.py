@@ -17,11 +17,13 @@ from typing import Any, ClassVar
 
 from singer_sdk.helpers._catalog import pop_deselected_record_properties
 from singer_sdk.helpers.conform import TypeConformanceLevel
+from singer_sdk.mapper import SameRecordTransform
 from singer_sdk.singerlib.messages import RecordMessage
 
 from tap_voiso import settings
 from tap_voiso.chain import PageRead, WindowDone
 from tap_voiso.client import VoisoStream
+from tap_voiso.output import RawRecordMessage, record_line_parts
 from tap_voiso.pages import PageToken
 from tap_voiso.records import RecordChecker
 from tap_voiso.scheduler import read_windows
@@ -31,6 +33,20 @@ from tap_voiso.windows import EARLIEST, Sizing, Window, iso_ms, to_ms
 
 # The shape of a CDR as the API sends it, which every page is checked against.
 API_SCHEMA = cdr_schema()
+
+
+class RawCdr(dict):  # type: ignore[type-arg]
+    """A CDR on the pass-through path: its RECORD line, built around the API's bytes.
+
+    A dict (empty) only so that it travels through the SDK's record loop, which counts
+    it; `_generate_record_messages` hands the line to the writer as it is.
+    """
+
+    __slots__ = ("line",)
+
+    def __init__(self, line: bytes) -> None:
+        super().__init__()
+        self.line = line
 
 
 class CdrsStream(VoisoStream):
@@ -128,6 +144,13 @@ class CdrsStream(VoisoStream):
                 event.repeats,
                 event.window,
             )
+        if self._passes_through and self.checker.page_is_valid(event.page.body):
+            head, tail = record_line_parts(self.name, event.page.extracted_at)
+            return [
+                RawCdr(b"".join((head, raw, tail)))
+                for raw, fresh in zip(event.page.raw_records(), event.fresh, strict=True)
+                if fresh
+            ]
         records = event.page.records()
         if not all(event.fresh):
             records = [record for record, fresh in zip(records, event.fresh, strict=True) if fresh]
@@ -151,6 +174,25 @@ class CdrsStream(VoisoStream):
         """True when every property is selected (the catalog's default)."""
         return all(self.mask.values())
 
+    @cached_property
+    def _passes_through(self) -> bool:
+        """Whether a RECORD can be the API's own bytes: nothing needs the record as a dict.
+
+        True for the default run: every property selected, the stream's own schema,
+        no stream maps, no flattening, no post-processing. Anything else takes the
+        SDK's path, record by record.
+        """
+        maps = self.stream_maps
+        return (
+            self._all_selected
+            and self.schema == API_SCHEMA
+            and type(self).post_process is CdrsStream.post_process
+            and len(maps) == 1
+            and type(maps[0]) is SameRecordTransform
+            and maps[0].stream_alias == self.name
+            and not maps[0].flattening_enabled
+        )
+
     def _generate_record_messages(self, record: dict) -> Generator[RecordMessage, None, None]:
         """The SDK's record path, minus work that cannot change the output here.
 
@@ -158,8 +200,12 @@ class CdrsStream(VoisoStream):
         properties is skipped when nothing is deselected; conformance is not called
         (`TYPE_CONFORMANCE_LEVEL` is NONE, so it would return the record as is); and
         `time_extracted` is the time the record's page arrived rather than a clock
-        read per record. tests/test_output.py checks the output against the SDK's.
+        read per record. A pass-through record (`RawCdr`) is its RECORD line already.
+        tests/test_output.py checks the output against the SDK's.
         """
+        if type(record) is RawCdr:
+            yield RawRecordMessage(record.line)  # type: ignore[misc]
+            return
         if not self._all_selected:
             pop_deselected_record_properties(record, self.schema, self.mask)
         for stream_map in self.stream_maps:

@@ -1,4 +1,8 @@
-"""The fast path emits exactly what the SDK's plain path emits."""
+"""The fast paths emit exactly what the SDK's plain path emits.
+
+The default run passes the API's bytes through; deselection, stream maps and a page
+that fails the schema check take the record-by-record path.
+"""
 
 from __future__ import annotations
 
@@ -13,13 +17,14 @@ from singer_sdk.io_base import SingerWriter
 
 from tap_voiso.streams import CdrsStream
 from tap_voiso.tap import TapVoiso
-from tests.conftest import catalog_selecting, parse_messages, run_tap, tap_config
+from tests.conftest import catalog_selecting, parse_messages, run_cli, run_tap, tap_config
 
 
 class PlainCdrsStream(CdrsStream):
     """The SDK's own record path: selection walk, recursive conformance, a clock per record."""
 
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.RECURSIVE
+    _passes_through = False  # every record as a dict
     _generate_record_messages = Stream._generate_record_messages
     generate_child_contexts = Stream.generate_child_contexts
 
@@ -75,3 +80,29 @@ def test_stream_maps_apply_on_the_fast_path(make_sim):
     assert fast.records == plain.records
     assert fast.records
     assert all(r["type"] == "sms" and "cost" not in r for r in fast.records)
+
+
+def test_the_default_run_passes_the_apis_own_bytes_through(make_sim, tmp_path):
+    """Each RECORD line holds the record exactly as the API wrote it, byte for byte."""
+    server = make_sim(records=3000, burst=300, drift=True)
+    result = run_cli(tap_config(server, window_records=1000), tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    dataset = server.simulator.dataset
+    served = {
+        dataset.ids[pos]: server.simulator.render(pos).decode() for pos in range(len(dataset))
+    }
+    lines = [line for line in result.stdout.splitlines() if line.startswith('{"type":"RECORD"')]
+    assert len(lines) == len(served)
+    for line in lines:
+        record_id = json.loads(line)["record"]["id"]
+        head = '{"type":"RECORD","stream":"cdrs","record":'
+        assert line.startswith(head + served[record_id] + ',"time_extracted":"')
+
+
+def test_a_page_that_fails_the_schema_check_takes_the_sdk_path(make_sim, caplog):
+    server = make_sim(records=200, burst=0)
+    server.simulator.rewrite = lambda r: {**r, "cost": "0.5"} if r["type"] == "sms" else r
+    result = run_tap(tap_config(server))
+    assert {r["cost"] for r in result.records if r["type"] == "sms"} == {0.5}  # converted
+    assert "`cost` is a number sent as a string" in caplog.text
+    assert len(result.records) == 200

@@ -217,10 +217,10 @@ class Simulator:
     def visible_records(self) -> list[dict[str, Any]]:
         """Every CDR the API would serve now, as the API serves it, in start order."""
         return [
-            json.loads(self._render(pos)) for pos in range(len(self.dataset)) if self._visible(pos)
+            json.loads(self.render(pos)) for pos in range(len(self.dataset)) if self._visible(pos)
         ]
 
-    def _render(self, pos: int) -> bytes:
+    def render(self, pos: int) -> bytes:
         """A record's JSON as served, with schema drift applied when switched on."""
         raw = self.dataset.record_json(pos)
         if self._listing(pos) == "open":
@@ -458,7 +458,7 @@ class Simulator:
                 omit, cfg.omit_next = cfg.omit_next > 0, max(0, cfg.omit_next - 1)
             if omit:
                 picked = picked[1:]
-        body: dict[str, Any] = {"cdrs": [self._render(p) for p in picked], "total": total}
+        body: dict[str, Any] = {"cdrs": [self.render(p) for p in picked], "total": total}
         if cfg.cursors and (next_cursor is not None or cfg.last_page != "absent"):
             body["next_cursor"] = next_cursor
         return body
