@@ -1,12 +1,14 @@
 """Reading several windows at once while handing them over strictly in order.
 
 Each window is read by a `Reader`: a `chain.Chain` on its own thread, up to
-`MAX_AHEAD_PAGES` pages ahead of the consumer. `read_windows` keeps up to
-`concurrency` readers running over consecutive windows and hands their pages over
-in window order, so the output, and the bookmark that follows each finished window,
-are exactly those of a sequential read. Memory stays bounded by `concurrency x
-MAX_AHEAD_PAGES` undecoded pages whatever the size of the range; requests in flight
-are capped at `concurrency` by the stream (`retries.RequestSlots`).
+`MAX_AHEAD_PAGES` pages ahead of the consumer. Windows are short (a few pages, see
+`windows.Sizing`) and queued in order: `read_windows` starts a reader on the next
+window whenever fewer than `concurrency` are still reading and the pages waiting for
+the consumer are under `Sizing.budget`, so a slow API keeps every reader busy to the
+last page. Pages are handed over in window order, so the output, and the bookmark
+that follows each finished window, are exactly those of a sequential read. Memory
+stays bounded by the budget whatever the size of the range; requests in flight are
+capped at `concurrency` by the stream (`retries.RequestSlots`).
 
 When one reader fails, every reader is told to stop at once (none sends another
 request, and waits for a slot, a 429 pause or a retry end), and the consumer raises
@@ -37,8 +39,9 @@ from tap_voiso.windows import Sizing, Window
 # Undecoded pages one reader may hold: bounds memory at `concurrency x 8` pages (about
 # 60 MB at the defaults) whatever the window size; chosen with benchmarks/run.py.
 MAX_AHEAD_PAGES = 8
-# How often a waiting consumer looks at `interrupt`, in seconds.
-POLL_SECONDS = 0.1
+# How often a waiting consumer looks at `interrupt` and at readers that finished (to
+# start the next windows), in seconds.
+POLL_SECONDS = 0.01
 # How long to wait for a reader to finish its request in flight once told to stop.
 JOIN_SECONDS = 2.0
 
@@ -105,22 +108,31 @@ class Reader:
         self._thread = threading.Thread(target=self._run, name=f"window {self.window}", daemon=True)
         self._thread.start()
 
-    def get(self, interrupt: Interrupt | None) -> Event:
-        """The reader's next event, waiting for it.
+    def get(self, interrupt: Interrupt | None) -> Event | None:
+        """The reader's next event, or None when none came within `POLL_SECONDS`.
 
         Raises the first failure of any reader at once (the others have been told to
         stop), and `Interrupted` once a signal has set `interrupt`.
         """
-        while True:
-            if interrupt is not None and interrupt.is_set():
-                self._stop.event.set()
-                raise Interrupted(interrupt.signum)
-            if self._stop.failure is not None:
-                raise self._stop.failure
-            try:
-                return self._queue.get(timeout=POLL_SECONDS)
-            except queue.Empty:
-                continue
+        if interrupt is not None and interrupt.is_set():
+            self._stop.event.set()
+            raise Interrupted(interrupt.signum)
+        if self._stop.failure is not None:
+            raise self._stop.failure
+        try:
+            return self._queue.get(timeout=POLL_SECONDS)
+        except queue.Empty:
+            return None
+
+    @property
+    def running(self) -> bool:
+        """Whether it is still reading (a finished reader only holds its pages)."""
+        return self._thread.is_alive()
+
+    @property
+    def held(self) -> int:
+        """Pages (and other events) waiting for the consumer."""
+        return self._queue.qsize()
 
     def join(self) -> None:
         """Wait (briefly) for the thread to end: it sends nothing more once stopped."""
@@ -161,25 +173,34 @@ def read_windows(
     """Pages of every window of `full`, windows in order, read `sizing.concurrency` at a time."""
     stop = _Stop()
     items: deque[_Pending | Reader] = deque([] if full.empty else [_Pending(full)])
-    readers: list[Reader] = []
     first = True
     try:
         while items:
             _expand_early_splits(items, log)
-            for index in range(min(sizing.concurrency, len(items))):
+            active = sum(1 for item in items if isinstance(item, Reader) and item.running)
+            held = sum(item.held for item in items if isinstance(item, Reader))
+            index = 0
+            # The head always gets a reader: the consumer waits for it (requests in
+            # flight stay capped by the stream's slots).
+            while index < len(items) and (
+                index == 0 or (active < sizing.concurrency and held < sizing.budget)
+            ):
                 item = items[index]
                 if isinstance(item, _Pending):
                     if not first:
                         _cut_by_estimate(items, index, sizing)
                         item = items[index]
                     assert isinstance(item, _Pending)  # noqa: S101 (cutting keeps it pending)
-                    reader = Reader(source, item, sizing, stop, whole_range=first, warn=warn or log)
-                    items[index] = reader
-                    readers.append(reader)
-                    first = False
+                    items[index] = Reader(
+                        source, item, sizing, stop, whole_range=first, warn=warn or log
+                    )
+                    first, active = False, active + 1
+                index += 1
             head = items[0]
             assert isinstance(head, Reader)  # noqa: S101 (the loop above started it)
             event = head.get(interrupt)
+            if event is None:  # meanwhile, readers may have finished: start the next ones
+                continue
             if isinstance(event, Split):
                 items.popleft()
                 items.extendleft(reversed([_Pending(c, event.delivered) for c in event.children]))
@@ -190,8 +211,9 @@ def read_windows(
             yield event
     finally:
         stop.event.set()
-        for reader in readers:
-            reader.join()
+        for item in items:
+            if isinstance(item, Reader):
+                item.join()
 
 
 def _cut_by_estimate(items: deque[_Pending | Reader], index: int, sizing: Sizing) -> None:

@@ -25,7 +25,7 @@ MAX_LOOKBACK_MINUTES = 10 * 366 * 1440  # ten years
 EARLIEST_DATE = datetime(1970, 1, 1, tzinfo=timezone.utc)
 DEFAULT_WINDOW_RECORDS = OFFSET_CAP
 DEFAULT_MAX_TRIES = 8
-DEFAULT_CONCURRENCY = 8
+DEFAULT_CONCURRENCY = 12
 DEFAULT_REQUEST_TIMEOUT = 60
 
 # Setting name -> the API's array parameter (sent as repeated `name[]=value`).

@@ -21,6 +21,14 @@ from itertools import pairwise
 # Where a range starts when neither `start_date` nor a bookmark says: before Voiso
 # existed. Splitting by `metadata.total` finds where data begins in a few requests.
 EARLIEST = datetime(2000, 1, 1, tzinfo=timezone.utc)
+# Windows a run is shared out into, per reader: short chains of pages, so that no
+# reader sits idle while another still has a long chain to read.
+WINDOWS_PER_READER = 4
+# How far over its target a window may be and still be read whole.
+OVERSHOOT = 1.5
+# Undecoded pages all readers together may hold for the consumer, per reader: bounds
+# memory (a page is about 1 MB) whatever the size of the range.
+PAGES_HELD_PER_READER = 4
 # Completed windows whose density (CDRs per millisecond) sizes the next ones when the
 # API sends no `metadata.total`: recent ones, since traffic varies over time.
 LEARN_FROM_WINDOWS = 8
@@ -94,8 +102,9 @@ class Sizing:
 
     With `metadata.total`, a window's first page says what it holds. The target is at
     most `window_records`; with several readers, small enough that the run is shared
-    out among them (a window's pages are a chain, read one after the other), but never
-    under two pages, so an hourly run is read in parallel too without crumbs.
+    out into a few short windows per reader (a window's pages are a chain, read one
+    after the other, and the run ends with its longest chain), but never under two
+    pages, so an hourly run is read in parallel too without crumbs.
 
     Without a total, sizes are learned: the density of recently completed windows
     estimates what an unread window holds, and a window found to hold more than the
@@ -117,12 +126,24 @@ class Sizing:
         if run_total is None or self.concurrency <= 1:
             self.target = self.window_records
             return
-        share = math.ceil(run_total / self.concurrency)
+        share = math.ceil(run_total / (self.concurrency * WINDOWS_PER_READER))
         self.target = max(2 * self.page_size, min(self.window_records, share))
 
+    @property
+    def budget(self) -> int:
+        """Most pages readers may hold for the consumer before no new reader starts."""
+        return self.concurrency * PAGES_HELD_PER_READER
+
     def parts(self, window: Window, holds: float | None) -> int:
-        """Into how many windows to cut one holding `holds` CDRs (1: read it whole)."""
+        """Into how many windows to cut one holding `holds` CDRs (1: read it whole).
+
+        A window up to half again the target (never over `window_records`) is read
+        whole: cutting one that holds 2,010 CDRs in two would cost five requests
+        instead of three.
+        """
         if holds is None or not window.splittable:
+            return 1
+        if holds <= min(self.window_records, math.floor(self.target * OVERSHOOT)):
             return 1
         return max(1, math.ceil(holds / self.target))
 
