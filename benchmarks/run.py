@@ -7,8 +7,9 @@
 The raw loop is what a user could hand-write: one `requests.Session`, cursor paging
 at `limit=1000`, `json.loads`, one Singer RECORD line per CDR with `json.dumps`; no
 schema, no state, no retries. The msgspec loop is the same with msgspec, one write
-per page: the CPU floor of a tap that decodes each record and encodes it again. Each contender runs as its own process writing to
-/dev/null, in interleaved rounds; the table shows medians. Peak RSS is the
+per page: the CPU floor of a tap that decodes each record and encodes it again.
+Each contender runs as its own process writing to /dev/null, in interleaved rounds;
+the table shows medians. Peak RSS is the
 contender's own process (its `ru_maxrss`), not the simulator's.
 """
 
@@ -112,9 +113,7 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=float, default=0.0)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--span-days", type=float, default=30.0, help="days of CDRs up to now")
-    parser.add_argument(
-        "--only", choices=["tap", "raw", "msgspec"], help="run one contender only"
-    )
+    parser.add_argument("--only", choices=["tap", "raw", "msgspec"], help="run one contender only")
     parser.add_argument(
         "--tap-settings",
         action="append",
