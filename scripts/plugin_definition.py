@@ -72,7 +72,7 @@ def setting(name: str, prop: dict[str, Any]) -> dict[str, Any]:
     kind_name = "array" if "array" in types else next((t for t in types if t != "null"), "string")
     entry: dict[str, Any] = {"name": name}
     if prop.get("secret"):
-        entry["kind"] = "password"
+        entry["kind"] = "string"  # `kind: password` is deprecated in Meltano
         entry["sensitive"] = True
     elif prop.get("format") == "date-time":
         entry["kind"] = "date_iso8601"

@@ -14,6 +14,7 @@ from functools import cached_property
 from typing import Any
 
 import requests
+from singer_sdk import metrics
 from singer_sdk.exceptions import RetriableAPIError
 from singer_sdk.streams import RESTStream
 from singer_sdk.streams.rest import PageContext
@@ -21,7 +22,14 @@ from singer_sdk.streams.rest import PageContext
 from tap_voiso import settings
 from tap_voiso.errors import RetriesExhaustedError, VoisoAPIError
 from tap_voiso.pages import Page, PageToken, parse_page
-from tap_voiso.retries import TRANSIENT_ERRORS, RateGate, RequestSlots, Retrier, describe
+from tap_voiso.retries import (
+    TRANSIENT_ERRORS,
+    RateGate,
+    RequestSlots,
+    Retrier,
+    describe,
+    unresolved,
+)
 
 # Statuses worth retrying besides 5xx.
 RETRY_STATUSES = (408, 429)
@@ -173,18 +181,45 @@ class VoisoStream(RESTStream[PageToken]):
         try:
             return self.retrier.call(lambda: self._send_and_parse(prepared, stop), stop)
         except TRANSIENT_ERRORS as exc:
-            msg = (
-                f"Gave up after {self.retrier.max_tries} tries (the `max_tries` setting) reading "
-                f"started_at in {token.window}: {describe(exc)}. The bookmark stays at the last "
-                "completed window; the next run resumes from there."
-            )
+            if unresolved(exc):
+                msg = (
+                    f"Cannot reach the Voiso API: {describe(exc)}. Check `cluster_id` (the API "
+                    "is https://{cluster_id}.voiso.com) or `api_url`."
+                )
+            else:
+                msg = (
+                    f"Gave up after {self.retrier.max_tries} tries (the `max_tries` setting) "
+                    f"reading started_at in {token.window}: {describe(exc)}. The bookmark stays "
+                    "at the last completed window; the next run resumes from there."
+                )
             raise RetriesExhaustedError(msg) from exc
 
     def _send_and_parse(self, prepared: requests.PreparedRequest, stop: threading.Event) -> Page:
         with self.request_slots.hold(stop):
             response = self.requests_session.send(prepared, timeout=self.timeout)
+        self._time_request(response)
         self.validate_response(response)
         return parse_page(response)
+
+    def _time_request(self, response: requests.Response) -> None:
+        """The `http_request_duration` METRIC line other SDK taps log for each request."""
+        status = response.status_code
+        metrics.log(
+            self.metrics_logger,
+            metrics.Point(
+                "timer",
+                metric=metrics.Metric.HTTP_REQUEST_DURATION,
+                value=response.elapsed.total_seconds(),
+                tags={
+                    metrics.Tag.STREAM: self.name,
+                    metrics.Tag.ENDPOINT: self.path,
+                    metrics.Tag.HTTP_STATUS_CODE: status,
+                    metrics.Tag.STATUS: (
+                        metrics.Status.SUCCEEDED if status < 400 else metrics.Status.FAILED
+                    ),
+                },
+            ),
+        )
 
     def validate_response(self, response: requests.Response) -> None:
         """Turn error statuses into messages that say what to fix, never with the key."""

@@ -6,6 +6,9 @@ line (the traceback goes to DEBUG), because at 3 a.m. the message is what matter
 
 from __future__ import annotations
 
+import logging
+import sys
+
 from singer_sdk.exceptions import FatalAPIError
 
 
@@ -43,3 +46,18 @@ class Interrupted(BaseException):
     def __init__(self, signum: int) -> None:
         super().__init__(signum)
         self.signum = signum
+
+
+class OneLinePerStop(logging.Filter):
+    """Drops the SDK's "An unhandled error occurred while syncing" line for a known stop.
+
+    The SDK logs it for any exception leaving a stream; for a `VoisoError` the CLI
+    logs the error itself, with what to do, so the operator reads one ERROR line.
+    Other exceptions keep it.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """False for the SDK's generic line while a `VoisoError` is being handled."""
+        if str(record.msg).startswith("An unhandled error occurred while syncing"):
+            return not isinstance(sys.exc_info()[1], VoisoError)
+        return True

@@ -10,20 +10,26 @@ from __future__ import annotations
 import email.utils
 import logging
 import random
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
+from urllib.parse import urlsplit
 
 import requests
 from singer_sdk.exceptions import RetriableAPIError
+from urllib3.exceptions import NameResolutionError, ProtocolError
 
 # First wait between tries (doubling each time), the longest such wait, and the
 # most of a server's Retry-After we honour.
 BACKOFF_BASE_SECONDS = 1.0
 MAX_BACKOFF_SECONDS = 60.0
 MAX_RETRY_AFTER_SECONDS = 600.0
+# Tries for a host name that does not resolve: enough for a resolver hiccup, not for
+# two minutes of waiting on a typo in `cluster_id`.
+DNS_TRIES = 2
 
 # Failures worth another try: the next attempt may well succeed.
 TRANSIENT_ERRORS = (
@@ -113,15 +119,53 @@ def next_wait(exc: BaseException, attempt: int) -> float:
     return wait * (1 + random.random() / 4)  # noqa: S311
 
 
+def _host(exc: BaseException) -> str:
+    """`host:port` of the request that failed, when the exception knows it."""
+    request = getattr(exc, "request", None)
+    url = getattr(request, "url", None)
+    return urlsplit(url).netloc if isinstance(url, str) else "the API host"
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    """The exception and what it wraps (urllib3 nests the socket error two levels down)."""
+    found: list[BaseException] = []
+    todo: list[BaseException] = [exc]
+    while todo and len(found) < 10:
+        current = todo.pop()
+        found.append(current)
+        todo += [a for a in getattr(current, "args", ()) if isinstance(a, BaseException)]
+        todo += [c for c in (current.__cause__, current.__context__) if c is not None]
+        reason = getattr(current, "reason", None)
+        if isinstance(reason, BaseException):
+            todo.append(reason)
+    return found
+
+
+def unresolved(exc: BaseException) -> bool:
+    """Whether the host name did not resolve: almost always a misspelt setting."""
+    return any(isinstance(c, (socket.gaierror, NameResolutionError)) for c in _causes(exc))
+
+
 def describe(exc: BaseException | None) -> str:
-    """One line about a failure, free of headers (and so of the API key)."""
+    """One line about a failure naming the host and the cause, free of headers (and the key)."""
     if exc is None:
         return "unknown error"
     if isinstance(exc, requests.exceptions.Timeout):
-        return f"no response within the timeout ({type(exc).__name__})"
+        return f"no response from {_host(exc)} within the timeout ({type(exc).__name__})"
     if isinstance(exc, (requests.exceptions.ConnectionError, ConnectionResetError)):
-        return f"connection failed or dropped ({type(exc).__name__})"
+        return _connection_problem(exc)
     return str(exc) or type(exc).__name__
+
+
+def _connection_problem(exc: BaseException) -> str:
+    causes = _causes(exc)
+    if unresolved(exc):
+        return f"could not resolve host {_host(exc)}"
+    if any(isinstance(c, ConnectionRefusedError) for c in causes):
+        return f"connection to {_host(exc)} refused (nothing listens there)"
+    if any(isinstance(c, ProtocolError) for c in causes):
+        return f"connection to {_host(exc)} dropped mid-response"
+    return f"connection to {_host(exc)} failed ({type(causes[-1]).__name__})"
 
 
 class Retrier:
@@ -143,7 +187,7 @@ class Retrier:
                 return attempt()
             except TRANSIENT_ERRORS as exc:
                 tries += 1
-                if tries >= self.max_tries:
+                if tries >= self.max_tries or (tries >= DNS_TRIES and unresolved(exc)):
                     raise
                 wait = next_wait(exc, tries - 1)
                 response = getattr(exc, "response", None)

@@ -1,7 +1,7 @@
 """Reading several windows at once while handing them over strictly in order.
 
-Each window is read by a `Reader`: a `chain.Chain` on its own thread, up to
-`MAX_AHEAD_PAGES` pages ahead of the consumer. Windows are short (a few pages, see
+Each window is read by a `Reader`: a `chain.Chain` on its own thread, a few pages
+ahead of the consumer (`Sizing.ahead`). Windows are short (a few pages, see
 `windows.Sizing`) and queued in order: `read_windows` starts a reader on the next
 window whenever fewer than `concurrency` are still reading and the pages waiting for
 the consumer are under `Sizing.budget`, so a slow API keeps every reader busy to the
@@ -21,7 +21,6 @@ GIL released; the CPU work (decoding, emitting) is the consumer's.
 
 from __future__ import annotations
 
-import math
 import queue
 import threading
 from collections import deque
@@ -36,9 +35,6 @@ from tap_voiso.retries import Stopped
 from tap_voiso.signals import Interrupt
 from tap_voiso.windows import Sizing, Window
 
-# Undecoded pages one reader may hold: bounds memory at `concurrency x 8` pages (about
-# 60 MB at the defaults) whatever the window size; chosen with benchmarks/run.py.
-MAX_AHEAD_PAGES = 8
 # How often a waiting consumer looks at `interrupt` and at readers that finished (to
 # start the next windows), in seconds.
 POLL_SECONDS = 0.01
@@ -92,9 +88,7 @@ class Reader:
         self.window = pending.window
         self.early_split: Split | None = None  # cut on its first page, before any page
         self._stop = stop
-        self._queue: queue.Queue[Event] = queue.Queue(
-            maxsize=min(MAX_AHEAD_PAGES, math.ceil(sizing.target / sizing.page_size) + 1)
-        )
+        self._queue: queue.Queue[Event] = queue.Queue(maxsize=sizing.ahead)
         self._chain = Chain(
             pending.window,
             lambda token: source.fetch_page(token, stop.event),

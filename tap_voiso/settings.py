@@ -27,6 +27,7 @@ DEFAULT_WINDOW_RECORDS = OFFSET_CAP
 DEFAULT_MAX_TRIES = 8
 DEFAULT_CONCURRENCY = 12
 DEFAULT_REQUEST_TIMEOUT = 60
+DEFAULT_PROGRESS_SECONDS = 5.0
 
 # Setting name -> the API's array parameter (sent as repeated `name[]=value`).
 ARRAY_FILTERS = {
@@ -135,6 +136,14 @@ CONFIG_SCHEMA = th.PropertiesList(
         default=DEFAULT_REQUEST_TIMEOUT,
         title="Request timeout (seconds)",
         description="Seconds to wait for a response before retrying the request.",
+    ),
+    th.Property(
+        "progress_seconds",
+        th.NumberType(minimum=0, maximum=3600),
+        default=DEFAULT_PROGRESS_SECONDS,
+        title="Progress line every (seconds)",
+        description="How often a long run logs how far along it is: CDRs so far of the total, "
+        "percent, rate, time left and the bookmark reached.",
     ),
     *(
         th.Property(
@@ -254,3 +263,19 @@ def filter_params(config: Mapping[str, Any]) -> dict[str, str | list[str]]:
         if config.get(name):
             params[name] = str(config[name])
     return params
+
+
+SECRET_SETTINGS = tuple(
+    name for name, prop in CONFIG_SCHEMA["properties"].items() if prop.get("secret")
+)
+
+
+def redact_secret_error(error: str) -> str:
+    """A schema error about a secret setting, without the value it quotes."""
+    for name in SECRET_SETTINGS:
+        if f"config['{name}']" in error or f"'{name}'" in error:
+            return (
+                f"`{name}` must be a string, the key exactly as Voiso shows it (its value is "
+                "not shown: it is secret)."
+            )
+    return error

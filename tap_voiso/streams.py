@@ -10,6 +10,7 @@ finished window -> STATE).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Generator, Iterable, Iterator, Mapping
 from datetime import datetime
 from functools import cached_property
@@ -23,9 +24,11 @@ from singer_sdk.singerlib.messages import RecordMessage
 from tap_voiso import settings
 from tap_voiso.chain import PageRead, WindowDone
 from tap_voiso.client import VoisoStream
+from tap_voiso.errors import OneLinePerStop
 from tap_voiso.output import RawRecordMessage, record_line_parts
 from tap_voiso.pages import PageToken
-from tap_voiso.records import RecordChecker
+from tap_voiso.progress import Progress
+from tap_voiso.records import RecordChecker, drop_removed
 from tap_voiso.scheduler import read_windows
 from tap_voiso.schemas import DATA_BY_TYPE, cdr_schema, channel_schema, lifted_name
 from tap_voiso.signals import INTERRUPT
@@ -33,6 +36,7 @@ from tap_voiso.windows import EARLIEST, Sizing, Window, iso_ms, to_ms
 
 # The shape of a CDR as the API sends it, which every page is checked against.
 API_SCHEMA = cdr_schema()
+ONE_LINE_PER_STOP = OneLinePerStop()
 
 
 class RawCdr(dict):  # type: ignore[type-arg]
@@ -95,6 +99,18 @@ class CdrsStream(VoisoStream):
         late = Window(floor_ms, min(bookmark_ms, end_ms), max(0, bookmark_ms - lookback_ms))
         return (None if late.empty else late), Window(start_ms, max(start_ms, end_ms))
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        """The SDK's stream, whose logger says a known stop in one line (`OneLinePerStop`)."""
+        super().__init__(*args, **kwargs)
+        self.logger.addFilter(ONE_LINE_PER_STOP)
+
+    def probe(self) -> int | None:
+        """One request over the whole configured range: what the key can see (`--test`)."""
+        late, new = self.sync_ranges()
+        window = new if late is None else Window(late.start_ms, new.end_ms)
+        page = self.fetch_page(PageToken(window), threading.Event())
+        return page.total
+
     @cached_property
     def checker(self) -> RecordChecker:
         """Checks each page against the API's record schema."""
@@ -108,33 +124,40 @@ class CdrsStream(VoisoStream):
         """
         late, new = self.sync_ranges()
         concurrency = int(self.config.get("concurrency", settings.DEFAULT_CONCURRENCY))
+        at_once = "one request at a time" if concurrency == 1 else f"{concurrency} at a time"
         if late is not None:
             self.logger.info("Reading late CDRs: started_at in %s", late)
-            yield from self._read_range(late, checkpoint=False)
-        self.logger.info(
-            "Reading new CDRs: started_at in %s, up to %d requests at a time", new, concurrency
-        )
-        yield from self._read_range(new, checkpoint=True)
+            yield from self._read_range(late, f"{self.name} (late CDRs)", checkpoint=False)
+        self.logger.info("Reading new CDRs: started_at in %s, %s", new, at_once)
+        yield from self._read_range(new, self.name, checkpoint=True)
         self.checker.log_summary()
 
-    def _read_range(self, full: Window, *, checkpoint: bool) -> Iterator[dict[str, Any]]:
+    def _read_range(
+        self, full: Window, label: str, *, checkpoint: bool
+    ) -> Iterator[dict[str, Any]]:
         """The CDRs of `full`, window by window; `checkpoint` moves the bookmark after each."""
         sizing = Sizing(
             page_size=self.page_size,
             window_records=self.window_records,
             concurrency=int(self.config.get("concurrency", settings.DEFAULT_CONCURRENCY)),
         )
+        interval = float(self.config.get("progress_seconds", settings.DEFAULT_PROGRESS_SECONDS))
+        progress = Progress(label, self.logger, interval)
         events = read_windows(
-            self, full, sizing, self.logger.info, interrupt=INTERRUPT, warn=self.logger.warning
+            self, full, sizing, self.logger.debug, interrupt=INTERRUPT, warn=self.logger.warning
         )
         for event in events:
             if isinstance(event, WindowDone):
-                self.logger.info("%s done: %d CDRs", event.window, event.received)
+                self.logger.debug("%s done: %d CDRs", event.window, event.received)
                 if checkpoint:
                     self._checkpoint(event.window)
                 continue
             self._extracted_at = event.page.extracted_at
-            yield from self._fresh_records(event)
+            records = self._fresh_records(event)
+            progress.total = sizing.run_total
+            yield from records
+            progress.add(len(records), self.stream_state.get("replication_key_value"))
+        progress.finish(self.stream_state.get("replication_key_value"))
 
     def _fresh_records(self, event: PageRead) -> list[dict[str, Any]]:
         """A page's CDRs the window had not delivered yet, checked against the schema."""
@@ -175,6 +198,11 @@ class CdrsStream(VoisoStream):
         return all(self.mask.values())
 
     @cached_property
+    def _catalog_removes(self) -> bool:
+        """Whether the catalog's schema leaves out properties this stream's schema has."""
+        return self.effective_schema != self.schema
+
+    @cached_property
     def _passes_through(self) -> bool:
         """Whether a RECORD can be the API's own bytes: nothing needs the record as a dict.
 
@@ -185,7 +213,7 @@ class CdrsStream(VoisoStream):
         maps = self.stream_maps
         return (
             self._all_selected
-            and self.schema == API_SCHEMA
+            and not self._catalog_removes
             and type(self).post_process is CdrsStream.post_process
             and len(maps) == 1
             and type(maps[0]) is SameRecordTransform
@@ -208,6 +236,8 @@ class CdrsStream(VoisoStream):
             return
         if not self._all_selected:
             pop_deselected_record_properties(record, self.schema, self.mask)
+        if self._catalog_removes:
+            drop_removed(record, self.effective_schema, self.schema)
         for stream_map in self.stream_maps:
             mapped = stream_map.transform(record)
             if mapped is not None:

@@ -24,8 +24,8 @@ EARLIEST = datetime(2000, 1, 1, tzinfo=timezone.utc)
 # Windows a run is shared out into, per reader: short chains of pages, so that no
 # reader sits idle while another still has a long chain to read.
 WINDOWS_PER_READER = 4
-# How far over its target a window may be and still be read whole.
-OVERSHOOT = 1.5
+# How full of its pages a window is cut to be: time is cut evenly, CDRs are not.
+FILL = 0.9
 # Undecoded pages all readers together may hold for the consumer, per reader: bounds
 # memory (a page is about 1 MB) whatever the size of the range.
 PAGES_HELD_PER_READER = 4
@@ -103,8 +103,7 @@ class Sizing:
     With `metadata.total`, a window's first page says what it holds. The target is at
     most `window_records`; with several readers, small enough that the run is shared
     out into a few short windows per reader (a window's pages are a chain, read one
-    after the other, and the run ends with its longest chain), but never under two
-    pages, so an hourly run is read in parallel too without crumbs.
+    after the other, and the run ends with its longest chain), in whole pages.
 
     Without a total, sizes are learned: the density of recently completed windows
     estimates what an unread window holds, and a window found to hold more than the
@@ -115,37 +114,49 @@ class Sizing:
         self.page_size = page_size
         self.window_records = window_records
         self.concurrency = concurrency
-        self.target = window_records
+        self.target = window_records  # CDRs a window is cut to hold
+        self.limit = window_records  # the most a window may hold and be read whole
         self.totals_known = True  # until the whole range's first page says otherwise
+        self.run_total: int | None = None  # what the whole range holds
         self._recent: deque[tuple[int, int]] = deque(maxlen=LEARN_FROM_WINDOWS)
         self._lock = threading.Lock()
 
     def share_out(self, run_total: int | None) -> None:
-        """Set the target from what the whole range holds (unknown: `window_records`)."""
+        """Size windows from what the whole range holds (unknown: `window_records`).
+
+        Windows are whole pages: a window read whole holds at most `k` pages, and
+        windows are cut to hold 90% of that (cutting by time is uneven), where `k`
+        shares the run out into about `WINDOWS_PER_READER` windows per reader. A
+        window of 1,010 CDRs would cost a second request for 10.
+        """
         self.totals_known = run_total is not None
+        self.run_total = run_total
         if run_total is None or self.concurrency <= 1:
-            self.target = self.window_records
+            self.target = self.limit = self.window_records
             return
-        share = math.ceil(run_total / (self.concurrency * WINDOWS_PER_READER))
-        self.target = max(2 * self.page_size, min(self.window_records, share))
+        run_pages = math.ceil(run_total / self.page_size)
+        most_pages = max(1, self.window_records // self.page_size)
+        pages = min(
+            most_pages, max(1, math.ceil(run_pages / (self.concurrency * WINDOWS_PER_READER)))
+        )
+        self.limit = pages * self.page_size
+        self.target = max(1, math.floor(self.limit * FILL))
 
     @property
     def budget(self) -> int:
         """Most pages readers may hold for the consumer before no new reader starts."""
         return self.concurrency * PAGES_HELD_PER_READER
 
-    def parts(self, window: Window, holds: float | None) -> int:
-        """Into how many windows to cut one holding `holds` CDRs (1: read it whole).
+    @property
+    def ahead(self) -> int:
+        """Events one reader may hold: its window's pages and its end, up to the budget's share."""
+        return min(PAGES_HELD_PER_READER, math.ceil(self.limit / self.page_size) + 1)
 
-        A window up to half again the target (never over `window_records`) is read
-        whole: cutting one that holds 2,010 CDRs in two would cost five requests
-        instead of three.
-        """
-        if holds is None or not window.splittable:
+    def parts(self, window: Window, holds: float | None) -> int:
+        """Into how many windows to cut one holding `holds` CDRs (1: read it whole)."""
+        if holds is None or not window.splittable or holds <= self.limit:
             return 1
-        if holds <= min(self.window_records, math.floor(self.target * OVERSHOOT)):
-            return 1
-        return max(1, math.ceil(holds / self.target))
+        return max(2, math.ceil(holds / self.target))
 
     def learn(self, window: Window, received: int) -> None:
         """Remember a completed window's density."""

@@ -59,7 +59,7 @@ def test_hub_definition_lists_exactly_the_settings_about_reports():
     definition = yaml.safe_load(HUB_FILE.read_text())
     assert {s["name"] for s in definition["settings"]} == about_settings()
     api_key = next(s for s in definition["settings"] if s["name"] == "api_key")
-    assert api_key["kind"] == "password"
+    assert api_key["kind"] == "string"
     assert api_key["sensitive"] is True
     assert definition["settings_group_validation"] == [
         ["api_key", "cluster_id"],
@@ -90,3 +90,15 @@ def test_meltano_yml_declares_every_plugin_inline():
         for plugin in project["plugins"][kind]:
             assert {"namespace", "pip_url", "executable"} <= plugin.keys(), plugin["name"]
             assert "variant" not in plugin  # nothing to look up on Meltano Hub
+
+
+def test_secrets_use_the_current_form_not_the_deprecated_password_kind():
+    """Meltano rewrites a whole settings block that still says `kind: password`."""
+    for path in (HUB_FILE, MELTANO_YML):
+        text = path.read_text()
+        assert "kind: password" not in text
+    meltano = yaml.safe_load(MELTANO_YML.read_text())
+    (extractor,) = [e for e in meltano["plugins"]["extractors"] if e["name"] == "tap-voiso"]
+    (api_key,) = [s for s in extractor["settings"] if s["name"] == "api_key"]
+    assert api_key["kind"] == "string"
+    assert api_key["sensitive"] is True
