@@ -24,6 +24,9 @@ EARLIEST = datetime(2000, 1, 1, tzinfo=timezone.utc)
 # Windows a run is shared out into, per reader: short chains of pages, so that no
 # reader sits idle while another still has a long chain to read.
 WINDOWS_PER_READER = 4
+# The fewest pages a window is cut to: smaller windows cost more requests (a sparse
+# range is cut level by level) for no measured gain in speed.
+MIN_PAGES = 2
 # How full of its pages a window is cut to be: time is cut evenly, CDRs are not.
 FILL = 0.9
 # Undecoded pages all readers together may hold for the consumer, per reader: bounds
@@ -126,8 +129,8 @@ class Sizing:
 
         Windows are whole pages: a window read whole holds at most `k` pages, and
         windows are cut to hold 90% of that (cutting by time is uneven), where `k`
-        shares the run out into about `WINDOWS_PER_READER` windows per reader. A
-        window of 1,010 CDRs would cost a second request for 10.
+        shares the run out into about `WINDOWS_PER_READER` windows per reader, but is
+        at least `MIN_PAGES`. A window of 2,010 CDRs would cost a third request for 10.
         """
         self.totals_known = run_total is not None
         self.run_total = run_total
@@ -136,9 +139,8 @@ class Sizing:
             return
         run_pages = math.ceil(run_total / self.page_size)
         most_pages = max(1, self.window_records // self.page_size)
-        pages = min(
-            most_pages, max(1, math.ceil(run_pages / (self.concurrency * WINDOWS_PER_READER)))
-        )
+        share = math.ceil(run_pages / (self.concurrency * WINDOWS_PER_READER))
+        pages = min(most_pages, max(MIN_PAGES, share))
         self.limit = pages * self.page_size
         self.target = max(1, math.floor(self.limit * FILL))
 

@@ -53,7 +53,8 @@ def test_no_cursor_and_a_millisecond_over_10000_stops_naming_it(make_sim, tmp_pa
 @pytest.mark.parametrize("order", ["asc", "desc", "shuffle"])
 def test_expiring_cursors_fall_back_to_the_offset_sent_with_them(make_sim, order):
     server = make_sim(records=8000, burst=1500, order=order, cursor_expire_every=3)
-    result = run_tap(tap_config(server, page_size=200, window_records=2000))
+    # Two readers: windows of several pages each, so chains of cursors.
+    result = run_tap(tap_config(server, page_size=200, window_records=2000, concurrency=2))
     assert_exactly_once(result, server)
     cursor_requests = [r for r in server.simulator.requests if "cursor=" in r]
     assert len(cursor_requests) >= 9  # so at least three cursors expired on the way
