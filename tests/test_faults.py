@@ -53,9 +53,10 @@ def test_30000_cdrs_through_10_percent_faults_and_a_rate_limit(make_sim, tmp_pat
 
 
 def test_sustained_429_stops_clearly_and_the_next_run_resumes_without_a_gap(make_sim, tmp_path):
-    server = make_sim(records=8000, burst=0, retry_after="none")
+    server = make_sim(records=20_000, burst=0, retry_after="none", latency_ms=20)
     sim = server.simulator
-    config = tap_config(server, window_records=2000, max_tries=3)
+    # One reader, so that most of the range is still unread when the 429s begin.
+    config = tap_config(server, window_records=2000, max_tries=3, concurrency=1)
     lines: list[str] = []
     with start_cli(config, tmp_path, stderr=subprocess.PIPE) as process:
         assert read_until_checkpoint(process, 2, lines)
