@@ -31,6 +31,8 @@ from tap_voiso.errors import CursorLoopError, IncompleteWindowError, OffsetCapEr
 from tap_voiso.pages import OFFSET_CAP, Page, PageToken
 from tap_voiso.windows import Sizing, Window
 
+# A part holding this share of what the window it was cut from held is read whole.
+CONCENTRATED = 0.9
 # Empty pages in a row that still carry a new cursor before the chain counts as a loop.
 MAX_EMPTY_PAGES = 20
 
@@ -61,6 +63,7 @@ class Split:
     children: list[Window]
     holds: str  # what the window was found to hold, for the log
     delivered: frozenset[Any] = frozenset()
+    total: int | None = None  # its metadata.total, if known
 
 
 Event = PageRead | WindowDone | Split
@@ -96,9 +99,11 @@ class Chain:
         *,
         warn: Callable[[str], None],
         delivered: frozenset[Any] = frozenset(),
+        parent_total: int | None = None,
         whole_range: bool = False,
     ) -> None:
         self.window = window
+        self._parent_total = parent_total  # what the window it was cut from held
         self._warn = warn
         self._fetch = fetch
         self._sizing = sizing
@@ -113,9 +118,18 @@ class Chain:
         parts = self._sizing.parts(self.window, first.total)
         if first.total is None and first.count == self._sizing.page_size:
             parts = self._sizing.parts(self.window, self._sizing.estimate(self.window))
+        if parts > 1 and self._concentrated(first):
+            parts = 1
         if parts > 1:
             holds = f"{first.total} CDRs" if first.total is not None else "more than a page"
-            put(Split(self.window, self.window.split(parts), holds, frozenset(self._delivered)))
+            split = Split(
+                self.window,
+                self.window.split(parts),
+                holds,
+                frozenset(self._delivered),
+                first.total,
+            )
+            put(split)
             return
         self._check_reachable(first)
         received = self._read_pass(first, put)
@@ -140,6 +154,18 @@ class Chain:
                 raise IncompleteWindowError(msg)
         self._sizing.learn(self.window, received)
         put(WindowDone(self.window, received))
+
+    def _concentrated(self, first: Page) -> bool:
+        """Whether cutting again is futile: this part holds nearly all its parent held.
+
+        CDRs crowded into a few milliseconds (a burst) would take one cut after another,
+        each a request in series, to isolate; read them as one chain instead, unless
+        only offset can page them and there are more than it reaches.
+        """
+        total, parent = first.total, self._parent_total
+        if total is None or parent is None or total < CONCENTRATED * parent:
+            return False
+        return first.next_cursor is not None or total <= OFFSET_CAP
 
     def _check_reachable(self, first: Page) -> None:
         """A window of one millisecond that only offset can page must fit under its cap."""

@@ -56,6 +56,7 @@ class PageSource(Protocol):
 class _Pending:
     window: Window
     delivered: frozenset[Any] = frozenset()
+    parent_total: int | None = None
 
 
 class _Stop:
@@ -95,6 +96,7 @@ class Reader:
             sizing,
             warn=warn,
             delivered=pending.delivered,
+            parent_total=pending.parent_total,
             whole_range=whole_range,
         )
         self._source = source
@@ -197,7 +199,9 @@ def read_windows(
                 continue
             if isinstance(event, Split):
                 items.popleft()
-                items.extendleft(reversed([_Pending(c, event.delivered) for c in event.children]))
+                items.extendleft(
+                    reversed([_Pending(c, event.delivered, event.total) for c in event.children])
+                )
                 log(_split_message(event))
                 continue
             if isinstance(event, WindowDone):
@@ -231,7 +235,7 @@ def _expand_early_splits(items: deque[_Pending | Reader], log: Callable[[str], N
             split = item.early_split
             del items[index]
             for child in reversed(split.children):
-                items.insert(index, _Pending(child, split.delivered))
+                items.insert(index, _Pending(child, split.delivered, split.total))
             log(_split_message(split))
 
 
