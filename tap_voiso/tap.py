@@ -5,9 +5,8 @@ from __future__ import annotations
 import difflib
 import signal
 import sys
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import click
 from singer_sdk import Stream, Tap
 from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.helpers.capabilities import CapabilitiesEnum, PluginCapabilities, TapCapabilities
@@ -17,6 +16,9 @@ from tap_voiso import settings, signals
 from tap_voiso.errors import Interrupted, VoisoError
 from tap_voiso.output import StateFlushingWriter
 from tap_voiso.streams import CHANNEL_STREAMS, CdrsStream
+
+if TYPE_CHECKING:
+    import click
 
 
 class TapVoiso(Tap):
