@@ -122,14 +122,7 @@ class Chain:
             parts = 1
         if parts > 1:
             holds = f"{first.total} CDRs" if first.total is not None else "more than a page"
-            split = Split(
-                self.window,
-                self.window.split(parts),
-                holds,
-                frozenset(self._delivered),
-                first.total,
-            )
-            put(split)
+            put(self._split(parts, holds, first.total))
             return
         self._check_reachable(first)
         received = self._read_pass(first, put)
@@ -154,6 +147,11 @@ class Chain:
                 raise IncompleteWindowError(msg)
         self._sizing.learn(self.window, received)
         put(WindowDone(self.window, received))
+
+    def _split(self, parts: int, holds: str, total: int | None) -> Split:
+        """Cut this window in `parts`; they skip what it has already handed over."""
+        children = self.window.split(parts)
+        return Split(self.window, children, holds, frozenset(self._delivered), total)
 
     def _concentrated(self, first: Page) -> bool:
         """Whether cutting again is futile: this part holds nearly all its parent held.
@@ -198,7 +196,7 @@ class Chain:
             if self._overflowing(page, this.distinct):
                 parts = self._sizing.parts_on_overflow(self.window)
                 holds = f"over {this.distinct} CDRs (no metadata.total)"
-                put(Split(self.window, self.window.split(parts), holds, frozenset(self._delivered)))
+                put(self._split(parts, holds, None))
                 return None
             token = self._next_token(page, this)
             page = self._fetch(token)

@@ -86,7 +86,12 @@ class VoisoStream(RESTStream[PageToken]):
     @cached_property
     def request_slots(self) -> RequestSlots:
         """The cap on this stream's requests in flight: `concurrency`."""
-        return RequestSlots(int(self.config.get("concurrency", settings.DEFAULT_CONCURRENCY)))
+        return RequestSlots(self.concurrency)
+
+    @property
+    def concurrency(self) -> int:
+        """Windows read at once, and the cap on requests in flight."""
+        return int(self.config.get("concurrency", settings.DEFAULT_CONCURRENCY))
 
     @cached_property
     def _thread_local(self) -> threading.local:

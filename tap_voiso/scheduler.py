@@ -198,10 +198,7 @@ def read_windows(
             if event is None:  # meanwhile, readers may have finished: start the next ones
                 continue
             if isinstance(event, Split):
-                items.popleft()
-                items.extendleft(
-                    reversed([_Pending(c, event.delivered, event.total) for c in event.children])
-                )
+                _replace(items, 0, event.children, event.delivered, event.total)
                 log(_split_message(event))
                 continue
             if isinstance(event, WindowDone):
@@ -222,9 +219,7 @@ def _cut_by_estimate(items: deque[_Pending | Reader], index: int, sizing: Sizing
         return
     parts = sizing.parts(item.window, sizing.estimate(item.window))
     if parts > 1:
-        del items[index]
-        for child in reversed(item.window.split(parts)):
-            items.insert(index, _Pending(child, item.delivered))
+        _replace(items, index, item.window.split(parts), item.delivered, None)
 
 
 def _expand_early_splits(items: deque[_Pending | Reader], log: Callable[[str], None]) -> None:
@@ -233,10 +228,21 @@ def _expand_early_splits(items: deque[_Pending | Reader], log: Callable[[str], N
         item = items[index]
         if isinstance(item, Reader) and item.early_split is not None:
             split = item.early_split
-            del items[index]
-            for child in reversed(split.children):
-                items.insert(index, _Pending(child, split.delivered, split.total))
+            _replace(items, index, split.children, split.delivered, split.total)
             log(_split_message(split))
+
+
+def _replace(
+    items: deque[_Pending | Reader],
+    index: int,
+    children: list[Window],
+    delivered: frozenset[Any],
+    total: int | None,
+) -> None:
+    """Put `children`, in order and not yet read, where the window at `index` was."""
+    del items[index]
+    for child in reversed(children):
+        items.insert(index, _Pending(child, delivered, total))
 
 
 def _split_message(split: Split) -> str:

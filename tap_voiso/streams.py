@@ -123,8 +123,9 @@ class CdrsStream(VoisoStream):
         reads them again. Each finished window of new CDRs is a checkpoint.
         """
         late, new = self.sync_ranges()
-        concurrency = int(self.config.get("concurrency", settings.DEFAULT_CONCURRENCY))
-        at_once = "one request at a time" if concurrency == 1 else f"{concurrency} at a time"
+        at_once = (
+            "one request at a time" if self.concurrency == 1 else f"{self.concurrency} at a time"
+        )
         if late is not None:
             self.logger.info("Reading late CDRs: started_at in %s", late)
             yield from self._read_range(late, f"{self.name} (late CDRs)", checkpoint=False)
@@ -139,7 +140,7 @@ class CdrsStream(VoisoStream):
         sizing = Sizing(
             page_size=self.page_size,
             window_records=self.window_records,
-            concurrency=int(self.config.get("concurrency", settings.DEFAULT_CONCURRENCY)),
+            concurrency=self.concurrency,
         )
         interval = float(self.config.get("progress_seconds", settings.DEFAULT_PROGRESS_SECONDS))
         progress = Progress(label, self.logger, interval)
