@@ -208,6 +208,14 @@ def check_settings(config: Mapping[str, Any]) -> list[str]:
             "`api_key` must be the key exactly as Voiso shows it: printable ASCII without "
             "spaces or line breaks (check for characters copied along with it)."
         )
+    if config.get("batch_config"):
+        # The SDK would honour it, but its BATCH files are written after the STATE
+        # messages that claim their records, so a target could commit a bookmark
+        # past CDRs it never loads.
+        errors.append(
+            "`batch_config` is not supported: tap-voiso writes RECORD messages, each "
+            "window followed by its STATE. Remove `batch_config` from the settings."
+        )
     errors.extend(_check_dates(config))
     for setting in ARRAY_FILTERS:
         value = config.get(setting)

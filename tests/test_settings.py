@@ -30,6 +30,12 @@ BAD_SETTINGS = [
     ({"api_key": "key with spaces"}, "api_key"),
     ({"api_key": "ключ"}, "api_key"),
     ({"api_key": "abc\n"}, "api_key"),
+    # The SDK would write BATCH files of empty records (the pass-through path's
+    # placeholders) after the STATE that claims them.
+    (
+        {"batch_config": {"encoding": {"format": "jsonl"}, "storage": {"root": "file:///tmp"}}},
+        "batch_config",
+    ),
 ]
 
 
