@@ -61,8 +61,17 @@ def tap_config(server: SimServer, **overrides: Any) -> dict[str, Any]:
     return {k: v for k, v in config.items() if v is not None}
 
 
+def singer_lines(text: str) -> list[str]:
+    """Singer's lines, split at newlines only.
+
+    Not `str.splitlines`: it also splits at U+0085 and U+2028, which a JSON string may
+    hold unescaped (the API's bytes pass through as they are).
+    """
+    return [line for line in text.split("\n") if line.strip()]
+
+
 def parse_messages(text: str) -> SyncResult:
-    return SyncResult([json.loads(line) for line in text.splitlines() if line.strip()])
+    return SyncResult([json.loads(line) for line in singer_lines(text)])
 
 
 def run_tap(

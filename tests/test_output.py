@@ -17,7 +17,14 @@ from singer_sdk.io_base import SingerWriter
 
 from tap_voiso.streams import CdrsStream
 from tap_voiso.tap import TapVoiso
-from tests.conftest import catalog_selecting, parse_messages, run_cli, run_tap, tap_config
+from tests.conftest import (
+    catalog_selecting,
+    parse_messages,
+    run_cli,
+    run_tap,
+    singer_lines,
+    tap_config,
+)
 
 
 class PlainCdrsStream(CdrsStream):
@@ -91,7 +98,7 @@ def test_the_default_run_passes_the_apis_own_bytes_through(make_sim, tmp_path):
     served = {
         dataset.ids[pos]: server.simulator.render(pos).decode() for pos in range(len(dataset))
     }
-    lines = [line for line in result.stdout.splitlines() if line.startswith('{"type":"RECORD"')]
+    lines = [line for line in singer_lines(result.stdout) if line.startswith('{"type":"RECORD"')]
     assert len(lines) == len(served)
     for line in lines:
         record_id = json.loads(line)["record"]["id"]
@@ -106,3 +113,37 @@ def test_a_page_that_fails_the_schema_check_takes_the_sdk_path(make_sim, caplog)
     assert {r["cost"] for r in result.records if r["type"] == "sms"} == {0.5}  # converted
     assert "`cost` is a number sent as a string" in caplog.text
     assert len(result.records) == 200
+
+
+def record_count_metrics(stderr: str, stream: str) -> list[int]:
+    """The values of the SDK's `record_count` METRIC lines for `stream`."""
+    values = []
+    for line in stderr.splitlines():
+        if "METRIC: " in line and '"record_count"' in line:
+            point = json.loads(line.split("METRIC: ", 1)[1])
+            if point["tags"]["stream"] == stream:
+                values.append(point["value"])
+    return values
+
+
+def test_the_record_count_metric_counts_each_cdr_of_a_pass_through_page(make_sim, tmp_path):
+    # Pages of 1,000, 1,000 and 345 CDRs reach the SDK's record loop as three items.
+    server = make_sim(records=2345, burst=0)
+    result = run_cli(tap_config(server), tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.count('{"type":"RECORD"') == 2345
+    assert sum(record_count_metrics(result.stderr, "cdrs")) == 2345
+
+
+def test_a_dry_run_stops_at_its_record_limit(make_sim):
+    """The SDK's dry run counts items of its record loop: pages must not pass as one."""
+    server = make_sim(records=2500, burst=0)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        tap = TapVoiso(config=tap_config(server))
+        tap.run_sync_dry_run(dry_run_record_limit=7, streams=[tap.streams["cdrs"]])
+        tap.message_writer.flush()
+    records = parse_messages(out.getvalue()).records
+    served = {server.simulator.dataset.ids[pos] for pos in range(2500)}
+    assert len(records) == 7
+    assert {r["id"] for r in records} <= served

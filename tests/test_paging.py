@@ -10,7 +10,7 @@ from collections import Counter
 
 import pytest
 
-from tests.conftest import run_cli, run_tap, tap_config
+from tests.conftest import run_cli, run_tap, singer_lines, tap_config
 
 
 def assert_exactly_once(result, server):
@@ -67,5 +67,5 @@ def test_cursor_loop_stops_with_an_error_naming_the_cursor(make_sim, tmp_path, f
     assert looped[:20] in result.stderr
     assert len(server.simulator.requests) <= 4
     # Nothing past the last completed window: no bookmark moved in this single-window run.
-    states = [line for line in result.stdout.splitlines() if '"STATE"' in line]
+    states = [line for line in singer_lines(result.stdout) if '"STATE"' in line]
     assert all("replication_key_value" not in line for line in states)

@@ -16,7 +16,14 @@ from collections import Counter
 import pytest
 
 from tap_voiso.errors import IncompleteWindowError, VoisoAPIError
-from tests.conftest import parse_messages, run_cli, run_tap, start_cli, tap_config
+from tests.conftest import (
+    parse_messages,
+    run_cli,
+    run_tap,
+    singer_lines,
+    start_cli,
+    tap_config,
+)
 
 
 def assert_exactly_once(result, server):
@@ -155,7 +162,7 @@ def test_a_signal_while_stdout_is_blocked_leaves_whole_lines_ending_with_a_state
         process.wait(timeout=30)
     assert process.returncode == code
     text = "".join(head) + rest
-    messages = [json.loads(line) for line in text.splitlines()]  # every line is whole JSON
+    messages = [json.loads(line) for line in singer_lines(text)]  # every line is whole JSON
     assert messages[-1]["type"] == "STATE"
     first = parse_messages(text)
     ids = Counter(r["id"] for r in first.records)

@@ -7,7 +7,7 @@ import logging
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from singer_sdk.exceptions import ConfigValidationError
 
@@ -186,6 +186,8 @@ def matches(emitted: Any, served: Any, path: tuple[str, ...]) -> bool:
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(plan=plans)
+# A key holding U+0085, which JSON carries unescaped and `str.splitlines` splits at.
+@example(plan=[(("cost",), {"\x85": 0})])
 def test_hostile_records_never_crash_and_are_emitted_or_reported(make_sim, plan, caplog):
     server = make_sim(records=40, burst=0)
     server.simulator.rewrite = lambda record: apply(plan, record)
