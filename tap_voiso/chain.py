@@ -4,7 +4,9 @@ The rules, all in this one place:
 
 - The first page decides: a window holding more than the target (by
   `metadata.total`, or by the densities learned when there is none) is cut into
-  smaller windows before anything else is read.
+  smaller windows before anything else is read, unless it holds only a few pages
+  (`Sizing.at_once`): then its other pages are requested together, by offset, and
+  the chain goes on from the last of them as below.
 - Pages follow `next_cursor`. Every cursor request also carries `offset` (the CDRs
   the window has delivered so far, within the API's first 10,000), so a cursor that
   has expired falls back, as documented, to where it pointed.
@@ -23,7 +25,7 @@ The rules, all in this one place:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -68,6 +70,8 @@ class Split:
 
 Event = PageRead | WindowDone | Split
 Fetch = Callable[[PageToken], Page]
+# Requests pages together; yields them in the order asked.
+FetchAtOnce = Callable[[list[PageToken]], Iterator[Page]]
 # Hands an event on; False when the stream has stopped and nothing more is wanted.
 Put = Callable[[Event], bool]
 
@@ -101,8 +105,10 @@ class Chain:
         delivered: frozenset[Any] = frozenset(),
         parent_total: int | None = None,
         whole_range: bool = False,
+        fetch_at_once: FetchAtOnce | None = None,
     ) -> None:
         self.window = window
+        self._fetch_at_once = fetch_at_once
         self._parent_total = parent_total  # what the window it was cut from held
         self._warn = warn
         self._fetch = fetch
@@ -115,17 +121,18 @@ class Chain:
         first = self._fetch(PageToken(self.window))
         if self._whole_range:
             self._sizing.share_out(first.total)
-        parts = self._sizing.parts(self.window, first.total)
+        parts = self._sizing.parts(self.window, first.total, whole_range=self._whole_range)
         if first.total is None and first.count == self._sizing.page_size:
             parts = self._sizing.parts(self.window, self._sizing.estimate(self.window))
         if parts > 1 and self._concentrated(first):
             parts = 1
-        if parts > 1:
+        at_once = parts > 1 and self._can_read_at_once(first)
+        if parts > 1 and not at_once:
             holds = f"{first.total} CDRs" if first.total is not None else "more than a page"
             put(self._split(parts, holds, first.total))
             return
         self._check_reachable(first)
-        received = self._read_pass(first, put)
+        received = self._read_at_once(first, put) if at_once else self._read_pass(first, put)
         if received is None:
             return
         total = first.total
@@ -174,10 +181,38 @@ class Chain:
             )
             raise OffsetCapError(msg)
 
+    def _can_read_at_once(self, first: Page) -> bool:
+        """Whether the window's other pages can be requested together (see `_read_at_once`)."""
+        return (
+            self._fetch_at_once is not None
+            and first.count == self._sizing.page_size
+            and self._sizing.at_once(first.total)
+        )
+
+    def _read_at_once(self, first: Page, put: Put) -> int | None:
+        """Hand over `first`, then the window's other pages, requested together by offset.
+
+        One round trip instead of a chain of them. The last page then goes on as any
+        page does: the chain follows its cursor if the window turns out to hold more.
+        """
+        this = _Pass()
+        size, total = self._sizing.page_size, first.total or 0
+        tokens = [PageToken(self.window, None, offset) for offset in range(size, total, size)]
+        fetch_at_once = self._fetch_at_once
+        assert fetch_at_once is not None  # noqa: S101 (`_can_read_at_once` said so)
+        last_token, last = PageToken(self.window), first
+        for token, page in zip(tokens, fetch_at_once(tokens), strict=True):
+            if not put(self._mark(last, this)):
+                return None
+            last_token, last = token, page
+        return self._follow(last, last_token, this, put)
+
     def _read_pass(self, page: Page, put: Put) -> int | None:
         """Hand over every page from `page` on; distinct CDRs received, or None if cut/stopped."""
-        this = _Pass()
-        token = PageToken(self.window)  # what fetched `page`
+        return self._follow(page, PageToken(self.window), _Pass(), put)
+
+    def _follow(self, page: Page, token: PageToken, this: _Pass, put: Put) -> int | None:
+        """Hand over `page` (fetched by `token`) and every page after it, in this pass."""
         while True:
             read = self._mark(page, this)
             if page.count and read.repeats == page.count:

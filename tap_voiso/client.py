@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from functools import cached_property
 from typing import Any
 
@@ -94,33 +95,25 @@ class VoisoStream(RESTStream[PageToken]):
         return int(self.config.get("concurrency", settings.DEFAULT_CONCURRENCY))
 
     @cached_property
-    def _thread_local(self) -> threading.local:
-        return threading.local()
-
-    @cached_property
     def _idle_sessions(self) -> queue.SimpleQueue[requests.Session]:
         return queue.SimpleQueue()
 
-    @property
-    def requests_session(self) -> requests.Session:
-        """One session per thread: windows are read in parallel; sessions are not thread-safe.
+    @contextmanager
+    def _sending_session(self) -> Iterator[requests.Session]:
+        """A session to send one request on, and give back for the next one.
 
-        A thread takes an idle session (and its open connection) when there is one, so
-        a new window's reader skips the TCP and TLS handshakes.
+        Taken while a request slot is held: there are never more sessions than
+        `concurrency`, whichever thread sends (sessions are not thread-safe), and each
+        keeps its connection open, so later requests skip the TCP and TLS handshakes.
+        The SDK's own `requests_session` only prepares requests.
         """
-        local = self._thread_local
-        if not hasattr(local, "session"):
-            try:
-                local.session = self._idle_sessions.get_nowait()
-            except queue.Empty:
-                local.session = requests.Session()
-        return local.session  # type: ignore[no-any-return]
-
-    def release_session(self) -> None:
-        """Hand this thread's session to the next reader (a reader calls this when done)."""
-        session = getattr(self._thread_local, "session", None)
-        if session is not None:
-            del self._thread_local.session
+        try:
+            session = self._idle_sessions.get_nowait()
+        except queue.Empty:
+            session = requests.Session()
+        try:
+            yield session
+        finally:
             self._idle_sessions.put(session)
 
     @property
@@ -200,8 +193,8 @@ class VoisoStream(RESTStream[PageToken]):
             raise RetriesExhaustedError(msg) from exc
 
     def _send_and_parse(self, prepared: requests.PreparedRequest, stop: threading.Event) -> Page:
-        with self.request_slots.hold(stop):
-            response = self.requests_session.send(prepared, timeout=self.timeout)
+        with self.request_slots.hold(stop), self._sending_session() as session:
+            response = session.send(prepared, timeout=self.timeout)
         self._time_request(response)
         self.validate_response(response)
         return parse_page(response)

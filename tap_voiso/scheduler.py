@@ -1,7 +1,8 @@
 """Reading several windows at once while handing them over strictly in order.
 
 Each window is read by a `Reader`: a `chain.Chain` on its own thread, a few pages
-ahead of the consumer (`Sizing.ahead`). Windows are short (a few pages, see
+ahead of the consumer (`Sizing.ahead`); a window whose other pages go out together
+(`Sizing.at_once`) gets a thread per page for them. Windows are short (a few pages, see
 `windows.Sizing`) and queued in order: `read_windows` starts a reader on the next
 window whenever fewer than `concurrency` are still reading and the pages waiting for
 the consumer are under `Sizing.budget`, so a slow API keeps every reader busy to the
@@ -25,6 +26,7 @@ import queue
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -47,9 +49,6 @@ class PageSource(Protocol):
 
     def fetch_page(self, token: PageToken, stop: threading.Event) -> Page:
         """One page, retried as need be, unless `stop` is set."""
-
-    def release_session(self) -> None:
-        """Called on a reader's thread when the reader is done with its window."""
 
 
 @dataclass(frozen=True)
@@ -98,6 +97,7 @@ class Reader:
             delivered=pending.delivered,
             parent_total=pending.parent_total,
             whole_range=whole_range,
+            fetch_at_once=self._fetch_at_once,
         )
         self._source = source
         self._handed = False
@@ -134,6 +134,28 @@ class Reader:
         """Wait (briefly) for the thread to end: it sends nothing more once stopped."""
         self._thread.join(timeout=JOIN_SECONDS)
 
+    def _fetch_at_once(self, tokens: list[PageToken]) -> Iterator[Page]:
+        """The pages of `tokens`, requested together (a thread each), yielded in order.
+
+        Requests in flight stay capped by the stream's slots; a stop ends every one.
+        """
+        futures: list[Future[Page]] = []
+        for token in tokens:
+            future: Future[Page] = Future()
+            name = f"offset {token.offset} of {self._thread.name}"
+            threading.Thread(
+                target=self._fetch_into, args=(token, future), name=name, daemon=True
+            ).start()
+            futures.append(future)
+        for future in futures:
+            yield future.result()
+
+    def _fetch_into(self, token: PageToken, future: Future[Page]) -> None:
+        try:
+            future.set_result(self._source.fetch_page(token, self._stop.event))
+        except BaseException as exc:  # handed to the reader's thread with the page
+            future.set_exception(exc)
+
     def _put(self, event: Event) -> bool:
         if isinstance(event, Split) and not self._handed:
             self.early_split = event
@@ -153,8 +175,6 @@ class Reader:
             pass
         except BaseException as exc:  # the consumer raises it, whichever reader it was
             self._stop.fail(exc)
-        finally:
-            self._source.release_session()
 
 
 def read_windows(

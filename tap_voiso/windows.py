@@ -18,19 +18,21 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from itertools import pairwise
 
+from tap_voiso.settings import OFFSET_CAP
+
 # Where a range starts when neither `start_date` nor a bookmark says: before Voiso
 # existed. Splitting by `metadata.total` finds where data begins in a few requests.
 EARLIEST = datetime(2000, 1, 1, tzinfo=timezone.utc)
-# Windows a run is shared out into, per reader: short chains of pages, so that no
-# reader sits idle while another still has a long chain to read.
+# Windows a run is shared out into, at least, per reader: short chains of pages (one
+# page each for a run of a few pages per reader), so that no reader sits idle while
+# another still has a long chain to read.
 WINDOWS_PER_READER = 4
-# The fewest pages a window is cut to: smaller windows cost more requests (a sparse
-# range is cut level by level) for no measured gain in speed.
-MIN_PAGES = 2
 # How full of its pages a window is cut to be: time is cut evenly, CDRs are not.
 FILL = 0.9
 # Undecoded pages all readers together may hold for the consumer, per reader: bounds
-# memory (a page is about 1 MB) whatever the size of the range.
+# memory (a page is about 1 MB) whatever the size of the range. Also the most pages a
+# window found over its size may hold and still be read whole, its pages all at once
+# by offset, rather than cut (see `Sizing.at_once`).
 PAGES_HELD_PER_READER = 4
 # Completed windows whose density (CDRs per millisecond) sizes the next ones when the
 # API sends no `metadata.total`: recent ones, since traffic varies over time.
@@ -129,8 +131,8 @@ class Sizing:
 
         Windows are whole pages: a window read whole holds at most `k` pages, and
         windows are cut to hold 90% of that (cutting by time is uneven), where `k`
-        shares the run out into about `WINDOWS_PER_READER` windows per reader, but is
-        at least `MIN_PAGES`. A window of 2,010 CDRs would cost a third request for 10.
+        shares the run out into at least `WINDOWS_PER_READER` windows per reader. A
+        window of 2,010 CDRs would cost a third request for 10.
         """
         self.totals_known = run_total is not None
         self.run_total = run_total
@@ -139,10 +141,25 @@ class Sizing:
             return
         run_pages = math.ceil(run_total / self.page_size)
         most_pages = max(1, self.window_records // self.page_size)
-        share = math.ceil(run_pages / (self.concurrency * WINDOWS_PER_READER))
-        pages = min(most_pages, max(MIN_PAGES, share))
+        share = run_pages // (self.concurrency * WINDOWS_PER_READER)
+        pages = min(most_pages, max(1, share))
         self.limit = pages * self.page_size
         self.target = max(1, math.floor(self.limit * FILL))
+
+    def at_once(self, total: int | None) -> bool:
+        """Whether a window found to hold `total` CDRs, over `limit`, is read whole.
+
+        Its first page is in hand; its other pages (at most `PAGES_HELD_PER_READER` in
+        all) are requested together by offset: one more round trip. Cutting it instead
+        costs a round trip for the parts' first pages, then more for a part holding a
+        burst, and blocks the windows after it (output is in window order). Not beyond
+        `window_records` (the user's size for a checkpoint) nor beyond offset's reach.
+        """
+        return total is not None and self.concurrency > 1 and total <= self._at_once_most
+
+    @property
+    def _at_once_most(self) -> int:
+        return min(self.window_records, OFFSET_CAP, PAGES_HELD_PER_READER * self.page_size)
 
     @property
     def budget(self) -> int:
@@ -154,11 +171,20 @@ class Sizing:
         """Events one reader may hold: its window's pages and its end, up to the budget's share."""
         return min(PAGES_HELD_PER_READER, math.ceil(self.limit / self.page_size) + 1)
 
-    def parts(self, window: Window, holds: float | None) -> int:
-        """Into how many windows to cut one holding `holds` CDRs (1: read it whole)."""
+    def parts(self, window: Window, holds: float | None, *, whole_range: bool = False) -> int:
+        """Into how many windows to cut one holding `holds` CDRs (1: read it whole).
+
+        The whole range is cut to the target. A window found over its size later is
+        uneven data (time is cut evenly, CDRs are not): its parts are cut to what
+        `at_once` can read whole, as fewer parts cost fewer requests when most of them
+        turn out nearly empty.
+        """
         if holds is None or not window.splittable or holds <= self.limit:
             return 1
-        return max(2, math.ceil(holds / self.target))
+        target = self.target
+        if self.totals_known and not whole_range and self.concurrency > 1:
+            target = max(target, math.floor(self._at_once_most * FILL))
+        return max(2, math.ceil(holds / target))
 
     def learn(self, window: Window, received: int) -> None:
         """Remember a completed window's density."""

@@ -6,14 +6,17 @@ import threading
 import time
 from collections import Counter
 from datetime import datetime, timezone
+from urllib.parse import parse_qs, urlsplit
 
 import msgspec
+import pytest
 
 from tap_voiso.chain import PageRead, WindowDone
 from tap_voiso.pages import Page, PageToken
 from tap_voiso.scheduler import read_windows
 from tap_voiso.windows import Sizing, Window
 from tests.conftest import run_tap, tap_config
+from voiso_simulator.data import parse_iso
 
 
 def test_windows_are_fetched_in_parallel(make_sim):
@@ -95,14 +98,10 @@ def fake_pages(page_size: int, full: Window, delay: float = 0.0):
 
 
 class FakeSource:
-    """A page source without HTTP, counting the sessions readers hand back."""
+    """A page source without HTTP."""
 
     def __init__(self, fetch) -> None:
         self.fetch_page = fetch
-        self.released = 0
-
-    def release_session(self) -> None:
-        self.released += 1
 
 
 def test_read_windows_keeps_order_and_at_most_concurrency_readers():
@@ -127,13 +126,82 @@ def test_read_windows_keeps_order_and_at_most_concurrency_readers():
     assert len(order) > 3  # the whole range was cut
     assert all(pages_seen[w] == pages_in(w) for w in order)
     assert live["max"] <= sizing.concurrency
-    assert source.released == len(order) + 1  # every reader (the whole range's too) handed back
 
 
-def test_readers_hand_their_connection_to_the_next_window(make_sim):
-    server = make_sim(records=6000, burst=0)
+def test_requests_reuse_connections_one_per_request_in_flight(make_sim):
+    # A burst makes a window's other pages go out together, on threads of their own.
+    server = make_sim(records=6000, burst=900)
     result = run_tap(tap_config(server, concurrency=2, page_size=250, window_records=1000))
     windows = [s for s in result.states if s["bookmarks"]["cdrs"].get("replication_key_value")]
     assert len(windows) >= 6
-    # One connection per reader alive at once, not one per window.
-    assert server.simulator.connections <= 3
+    assert any("offset=" in p and "cursor=" not in p for p in server.simulator.requests)
+    # One connection per request in flight (at most `concurrency`), not one per window.
+    assert server.simulator.connections <= 2
+
+
+def test_a_window_over_its_size_has_its_other_pages_requested_together():
+    """35 CDRs, windows of one page of 10: the range is read whole, 3 pages at once.
+
+    Each of the pages at offsets 10, 20 and 30 is answered only once all three have
+    been asked for (a barrier): read one after the other, the run would fail.
+    """
+    page_size, total = 10, 35
+    full = Window(0, 100)
+    barrier = threading.Barrier(3, timeout=5)
+    asked: list[PageToken] = []
+
+    def fetch(token: PageToken, _stop) -> Page:
+        asked.append(token)
+        if token.offset:
+            barrier.wait()
+        start = token.offset or 0
+        ids = [f"cdr-{i}" for i in range(start, min(start + page_size, total))]
+        return Page(
+            body=msgspec.json.encode({"cdrs": [{"id": i} for i in ids]}),
+            ids=list(ids),
+            total=total,
+            next_cursor=None,
+            extracted_at=datetime.now(timezone.utc),
+        )
+
+    sizing = Sizing(page_size=page_size, window_records=1000, concurrency=4)
+    source = FakeSource(fetch)
+    events = list(read_windows(source, full, sizing, lambda _: None))
+    pages = [e for e in events if isinstance(e, PageRead)]
+    assert [i for p in pages for i in p.page.ids] == [f"cdr-{i}" for i in range(total)]
+    assert events[-1] == WindowDone(full, total)
+    assert sorted(t.offset or 0 for t in asked) == [0, 10, 20, 30]
+    assert all(t.cursor is None and t.window == full for t in asked)
+
+
+@pytest.mark.parametrize("order", ["asc", "desc", "shuffle"])
+def test_a_burst_is_read_whole_by_offset_not_cut(make_sim, order):
+    """1,200 CDRs in one millisecond: its window holds 3-4 pages of 500, not one.
+
+    Cut by time, its parts would take a round trip each, and the one holding the burst
+    another one per page; read whole, its other pages go out together, by offset.
+    """
+    server = make_sim(records=6000, burst=1200, order=order)
+    served = server.simulator.visible_records()
+    burst_ms, crowd = Counter(parse_iso(r["started_at"]) for r in served).most_common(1)[0]
+    assert crowd == 1200
+    # The range the data spans, cut into about 14 windows of one page.
+    config = tap_config(
+        server,
+        concurrency=4,
+        page_size=500,
+        start_date="2026-01-01T00:00:00Z",
+        end_date="2026-01-31T00:00:00Z",
+    )
+    result = run_tap(config)
+    assert Counter(r["id"] for r in result.records) == Counter(r["id"] for r in served)
+    queries = [parse_qs(urlsplit(path).query) for path in server.simulator.requests]
+    windows = [(q["started_at[gte]"][0], q["started_at[lt]"][0]) for q in queries]
+    holding = {w for w in windows[1:] if parse_iso(w[0]) <= burst_ms < parse_iso(w[1])}
+    assert len(holding) == 1, holding  # after the whole range's request: one window, not cut
+    offsets = [
+        int(q["offset"][0])
+        for q, w in zip(queries, windows, strict=True)
+        if w in holding and "offset" in q and "cursor" not in q
+    ]
+    assert sorted(offsets) in ([500, 1000], [500, 1000, 1500])
