@@ -26,6 +26,8 @@ from singer_sdk.singerlib.messages import StateMessage
 # Bytes gathered before one write to stdout: large writes mean few system calls, and
 # few moments where the GIL changes hands in the middle of emitting a page.
 CHUNK_BYTES = 1 << 20
+# Pieces one `os.writev` call takes (the system's limit is at least 1,024).
+IOV_MAX = 1024
 
 
 class RawRecordMessage:
@@ -59,7 +61,11 @@ class StateFlushingWriter(MsgSpecWriter):
 
     def __init__(self) -> None:
         super().__init__()
-        self._pending = bytearray()
+        # Lines queued as they came (a pass-through page is one piece of about 1 MB):
+        # written with `os.writev`, never copied into one buffer, whose regrowth cost
+        # fresh memory pages for every megabyte written.
+        self._pending: list[bytes] = []
+        self._pending_bytes = 0
         self._last_type: str | None = None
         atexit.register(self.flush)
 
@@ -71,9 +77,12 @@ class StateFlushingWriter(MsgSpecWriter):
 
     def write_message(self, message: Message | RawRecordMessage) -> None:
         """Queue one message; write out at each STATE or once a chunk is full."""
-        self._pending += self.format_message(message)
+        # bytes(): the SDK's encoder reuses one bytearray for every message.
+        line = bytes(self.format_message(message))
+        self._pending.append(line)
+        self._pending_bytes += len(line)
         self._last_type = message.type
-        if message.type == SingerMessageType.STATE or len(self._pending) >= CHUNK_BYTES:
+        if message.type == SingerMessageType.STATE or self._pending_bytes >= CHUNK_BYTES:
             self.flush()
 
     def end_with_state(self, state: Mapping[str, Any]) -> None:
@@ -87,19 +96,24 @@ class StateFlushingWriter(MsgSpecWriter):
 
         A signal that interrupts `sys.stdout.buffer.write` while the target is not
         reading can lose the part of a large write not yet made (a torn JSON line; seen
-        on CPython 3.11). `os.write` reports each partial write, so the loop finishes it.
+        on CPython 3.11). `os.writev` reports each partial write, so the loop finishes it.
         """
         if not self._pending:
             return
+        pending, self._pending, self._pending_bytes = self._pending, [], 0
         try:
             fd = sys.stdout.fileno()
         except (AttributeError, OSError, ValueError):  # an in-memory capture
-            sys.stdout.write(self._pending.decode())
+            sys.stdout.write(b"".join(pending).decode())
             sys.stdout.flush()
-        else:
-            sys.stdout.flush()  # anything written through sys.stdout goes first
-            view = memoryview(self._pending)
-            while view:
-                view = view[os.write(fd, view) :]
-            view.release()
-        self._pending.clear()
+            return
+        sys.stdout.flush()  # anything written through sys.stdout goes first
+        views = [memoryview(piece) for piece in pending]
+        first = 0  # the first piece not yet written whole
+        while first < len(views):
+            written = os.writev(fd, views[first : first + IOV_MAX])
+            while first < len(views) and written >= len(views[first]):
+                written -= len(views[first])
+                first += 1
+            if written:
+                views[first] = views[first][written:]
