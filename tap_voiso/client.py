@@ -75,6 +75,15 @@ def api_error_text(response: requests.Response) -> str:
     return text[:300] + ("..." if len(text) > 300 else "") if text else "(empty body)"
 
 
+# What requests raises for each failure of reading a body (its `iter_content`).
+BODY_ERRORS: dict[type[Exception], type[Exception]] = {
+    urllib3.exceptions.ProtocolError: requests.exceptions.ChunkedEncodingError,
+    urllib3.exceptions.DecodeError: requests.exceptions.ContentDecodingError,
+    urllib3.exceptions.ReadTimeoutError: requests.exceptions.ConnectionError,
+    urllib3.exceptions.SSLError: requests.exceptions.SSLError,
+}
+
+
 def read_body(response: requests.Response) -> None:
     """Read the whole body in one call; `response.content` then returns it.
 
@@ -87,18 +96,9 @@ def read_body(response: requests.Response) -> None:
     """
     try:
         body = response.raw.read(decode_content=True)
-    except urllib3.exceptions.ProtocolError as exc:
+    except tuple(BODY_ERRORS) as exc:
         response.close()
-        raise requests.exceptions.ChunkedEncodingError(exc) from exc
-    except urllib3.exceptions.DecodeError as exc:
-        response.close()
-        raise requests.exceptions.ContentDecodingError(exc) from exc
-    except urllib3.exceptions.ReadTimeoutError as exc:
-        response.close()
-        raise requests.exceptions.ConnectionError(exc) from exc
-    except urllib3.exceptions.SSLError as exc:
-        response.close()
-        raise requests.exceptions.SSLError(exc) from exc
+        raise next(ours for raw, ours in BODY_ERRORS.items() if isinstance(exc, raw))(exc) from exc
     response._content = body  # requests' store for `content` (see above)
 
 

@@ -30,10 +30,11 @@ WINDOWS_PER_READER = 4
 # How full of its pages a window is cut to be: time is cut evenly, CDRs are not.
 FILL = 0.9
 # Undecoded pages all readers together may hold for the consumer, per reader: bounds
-# memory (a page is about 1 MB) whatever the size of the range. Also the most pages a
-# window found over its size may hold and still be read whole, its pages all at once
-# by offset, rather than cut (see `Sizing.at_once`).
-PAGES_HELD_PER_READER = 4
+# memory (a page is about 1 MB) whatever the size of the range.
+PAGES_HELD_PER_READER = 2
+# The most pages a window found over its size may hold and still be read whole, its
+# other pages requested together by offset, rather than cut (see `Sizing.at_once`).
+AT_ONCE_PAGES = 4
 # Completed windows whose density (CDRs per millisecond) sizes the next ones when the
 # API sends no `metadata.total`: recent ones, since traffic varies over time.
 LEARN_FROM_WINDOWS = 8
@@ -149,7 +150,7 @@ class Sizing:
     def at_once(self, total: int | None) -> bool:
         """Whether a window found to hold `total` CDRs, over `limit`, is read whole.
 
-        Its first page is in hand; its other pages (at most `PAGES_HELD_PER_READER` in
+        Its first page is in hand; its other pages (at most `AT_ONCE_PAGES` in
         all) are requested together by offset: one more round trip. Cutting it instead
         costs a round trip for the parts' first pages, then more for a part holding a
         burst, and blocks the windows after it (output is in window order). Not beyond
@@ -159,7 +160,7 @@ class Sizing:
 
     @property
     def _at_once_most(self) -> int:
-        return min(self.window_records, OFFSET_CAP, PAGES_HELD_PER_READER * self.page_size)
+        return min(self.window_records, OFFSET_CAP, AT_ONCE_PAGES * self.page_size)
 
     @property
     def budget(self) -> int:
