@@ -12,6 +12,7 @@ import msgspec
 import pytest
 
 from tap_voiso.chain import PageRead, WindowDone
+from tap_voiso.errors import VoisoAPIError
 from tap_voiso.pages import Page, PageToken
 from tap_voiso.scheduler import read_windows
 from tap_voiso.windows import Sizing, Window
@@ -205,3 +206,65 @@ def test_a_burst_is_read_whole_by_offset_not_cut(make_sim, order):
         if w in holding and "offset" in q and "cursor" not in q
     ]
     assert sorted(offsets) in ([500, 1000], [500, 1000, 1500])
+
+
+def test_an_offset_page_that_leaves_a_cdr_out_gets_the_window_read_again():
+    """Read at once, a window short of its total is re-read; each CDR is handed over once."""
+    page_size, total = 10, 35
+    full = Window(0, 100)
+    served: Counter[int] = Counter()
+    warnings: list[str] = []
+
+    def fetch(token: PageToken, _stop) -> Page:
+        start = token.offset or 0
+        served[start] += 1
+        ids = [f"cdr-{i}" for i in range(start, min(start + page_size, total))]
+        if start == 20 and served[start] == 1:
+            ids.remove("cdr-25")  # the first time only
+        return Page(
+            body=msgspec.json.encode({"cdrs": [{"id": i} for i in ids]}),
+            ids=list(ids),
+            total=total,
+            next_cursor=None,
+            extracted_at=datetime.now(timezone.utc),
+        )
+
+    sizing = Sizing(page_size=page_size, window_records=1000, concurrency=4)
+    events = list(
+        read_windows(FakeSource(fetch), full, sizing, lambda _: None, warn=warnings.append)
+    )
+    handed = [
+        i
+        for e in events
+        if isinstance(e, PageRead)
+        for i, fresh in zip(e.page.ids, e.fresh, strict=True)
+        if fresh
+    ]
+    assert Counter(handed) == Counter(f"cdr-{i}" for i in range(total))
+    assert events[-1] == WindowDone(full, total)
+    assert any("gave 34 of its 35 CDRs" in w for w in warnings), warnings
+    assert served[20] == 2  # the re-read came back for it
+
+
+def test_a_failing_offset_page_stops_the_window_with_its_error():
+    page_size, total = 10, 35
+    full = Window(0, 100)
+
+    def fetch(token: PageToken, _stop) -> Page:
+        if token.offset == 20:
+            raise VoisoAPIError("HTTP 401 Unauthorized: Voiso refused the API key")
+        start = token.offset or 0
+        ids = [f"cdr-{i}" for i in range(start, min(start + page_size, total))]
+        return Page(
+            body=msgspec.json.encode({"cdrs": [{"id": i} for i in ids]}),
+            ids=list(ids),
+            total=total,
+            next_cursor=None,
+            extracted_at=datetime.now(timezone.utc),
+        )
+
+    sizing = Sizing(page_size=page_size, window_records=1000, concurrency=4)
+    events: list = []
+    with pytest.raises(VoisoAPIError, match="401"):
+        events.extend(read_windows(FakeSource(fetch), full, sizing, lambda _: None))
+    assert not any(isinstance(e, WindowDone) for e in events)  # no checkpoint past it
