@@ -113,7 +113,12 @@ class Chain:
         self._warn = warn
         self._fetch = fetch
         self._sizing = sizing
-        self._delivered = set(delivered)  # ids handed over for this window (or its parent)
+        # Ids handed over already: by the window this one was cut from, and by earlier
+        # passes over this one. The current pass's own are `_Pass.ids` (one set holds
+        # each id: a reader holds those of every page of its window it has read).
+        self._carried = delivered
+        self._earlier: set[Any] = set()
+        self._pass = _Pass()
         self._whole_range = whole_range  # its total shares the run out among readers
 
     def run(self, put: Put) -> None:
@@ -132,10 +137,15 @@ class Chain:
             put(self._split(parts, holds, first.total))
             return
         self._check_reachable(first)
-        received = self._read_at_once(first, put) if at_once else self._read_pass(first, put)
+        total = first.total
+        # The chain keeps no page it has handed on: a page counts in memory until its
+        # last reference goes (`scheduler.PagesInMemory`), this frame's included.
+        hand = [first]
+        del first
+        read = self._read_at_once if at_once else self._read_pass
+        received = read(hand.pop(), put)
         if received is None:
             return
-        total = first.total
         if total is not None and received < total:
             self._warn(
                 f"started_at in {self.window} gave {received} of its {total} CDRs "
@@ -158,7 +168,14 @@ class Chain:
     def _split(self, parts: int, holds: str, total: int | None) -> Split:
         """Cut this window in `parts`; they skip what it has already handed over."""
         children = self.window.split(parts)
-        return Split(self.window, children, holds, frozenset(self._delivered), total)
+        delivered = self._carried.union(self._earlier, self._pass.ids)
+        return Split(self.window, children, holds, delivered, total)
+
+    def _new_pass(self) -> _Pass:
+        """Start reading the window from its first page; what earlier passes handed over stays."""
+        self._earlier |= self._pass.ids
+        self._pass = _Pass()
+        return self._pass
 
     def _concentrated(self, first: Page) -> bool:
         """Whether cutting again is futile: this part holds nearly all its parent held.
@@ -195,12 +212,13 @@ class Chain:
         One round trip instead of a chain of them. The last page then goes on as any
         page does: the chain follows its cursor if the window turns out to hold more.
         """
-        this = _Pass()
+        this = self._new_pass()
         size, total = self._sizing.page_size, first.total or 0
         tokens = [PageToken(self.window, None, offset) for offset in range(size, total, size)]
         fetch_at_once = self._fetch_at_once
         assert fetch_at_once is not None  # noqa: S101 (`_can_read_at_once` said so)
         last_token, last = PageToken(self.window), first
+        del first  # `last` is the page in hand (see `run`)
         for token, page in zip(tokens, fetch_at_once(tokens), strict=True):
             if not put(self._mark(last, this)):
                 return None
@@ -209,7 +227,7 @@ class Chain:
 
     def _read_pass(self, page: Page, put: Put) -> int | None:
         """Hand over every page from `page` on; distinct CDRs received, or None if cut/stopped."""
-        return self._follow(page, PageToken(self.window), _Pass(), put)
+        return self._follow(page, PageToken(self.window), self._new_pass(), put)
 
     def _follow(self, page: Page, token: PageToken, this: _Pass, put: Put) -> int | None:
         """Hand over `page` (fetched by `token`) and every page after it, in this pass."""
@@ -234,23 +252,24 @@ class Chain:
                 put(self._split(parts, holds, None))
                 return None
             token = self._next_token(page, this)
+            del page, read  # handed on (see `run`)
             page = self._fetch(token)
 
     def _mark(self, page: Page, this: _Pass) -> PageRead:
         """Tell new CDRs from repeats (CDRs this pass has already received)."""
         fresh, repeats = [], 0
         this.received += page.count
+        seen, carried, earlier = this.ids, self._carried, self._earlier
         for cdr_id in page.ids:
             if cdr_id is None:  # unkeyable: the checker reports and skips it
                 fresh.append(True)
                 this.unkeyed += 1
-                continue
-            if cdr_id in this.ids:
+            elif cdr_id in seen:
                 repeats += 1
+                fresh.append(False)
             else:
-                this.ids.add(cdr_id)
-            fresh.append(cdr_id not in self._delivered)
-            self._delivered.add(cdr_id)
+                seen.add(cdr_id)
+                fresh.append(cdr_id not in carried and cdr_id not in earlier)
         return PageRead(self.window, page, fresh, repeats)
 
     def _finished(self, page: Page, received: int) -> bool:

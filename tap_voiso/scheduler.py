@@ -4,12 +4,18 @@ Each window is read by a `Reader`: a `chain.Chain` on its own thread, a few page
 ahead of the consumer (`Sizing.ahead`); a window whose other pages go out together
 (`Sizing.at_once`) gets a thread per page for them. Windows are short (a few pages, see
 `windows.Sizing`) and queued in order: `read_windows` starts a reader on the next
-window whenever fewer than `concurrency` are still reading and the pages waiting for
-the consumer are under `Sizing.budget`, so a slow API keeps every reader busy to the
-last page. Pages are handed over in window order, so the output, and the bookmark
-that follows each finished window, are exactly those of a sequential read. Memory
-stays bounded by the budget whatever the size of the range; requests in flight are
-capped at `concurrency` by the stream (`retries.RequestSlots`).
+window whenever fewer than `concurrency` are still reading, so a slow API keeps every
+reader busy to the last page. Pages are handed over in window order, so the output,
+and the bookmark that follows each finished window, are exactly those of a sequential
+read. Requests in flight are capped at `concurrency` by the stream
+(`retries.RequestSlots`).
+
+Memory is capped by counting pages, not by trusting queues: a page counts from before
+its request goes out until nothing refers to it any more (`PagesInMemory`), and a
+reader other than the head's asks for a page only while fewer than `Sizing.budget`
+count. The head never waits (the consumer waits on it), so later windows can never
+hold up the one being emitted. Whatever the size of the range, the pages in memory
+stay within the budget and the head's few.
 
 When one reader fails, every reader is told to stop at once (none sends another
 request, and waits for a slot, a 429 pause or a retry end), and the consumer raises
@@ -24,6 +30,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import weakref
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
@@ -72,6 +79,40 @@ class _Stop:
         self.event.set()
 
 
+class PagesInMemory:
+    """Pages requested and not yet let go of, over all readers of a range.
+
+    A page counts from before its request goes out (a response is memory before it is
+    a page) until the last reference to it goes (`weakref.finalize`): handed over
+    and emitted, dropped by a split, or left behind by a stopped run alike.
+    """
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        self.count = 0
+        self._changed = threading.Condition()
+
+    def take(self, waits: Callable[[], bool], stop: threading.Event) -> None:
+        """Count one more page; while `waits()` and the budget is spent, wait for one to go."""
+        with self._changed:
+            while self.count >= self.budget and waits():
+                if stop.is_set():
+                    raise Stopped
+                self._changed.wait(POLL_SECONDS)
+            self.count += 1
+
+    def track(self, page: Page) -> Page:
+        """Stop counting `page` once nothing refers to it."""
+        weakref.finalize(page, self.give_back)
+        return page
+
+    def give_back(self) -> None:
+        """One page fewer (a request that failed, or a page let go of)."""
+        with self._changed:
+            self.count -= 1
+            self._changed.notify()
+
+
 class Reader:
     """Reads one window on a daemon thread into a small queue of events."""
 
@@ -81,17 +122,20 @@ class Reader:
         pending: _Pending,
         sizing: Sizing,
         stop: _Stop,
+        pages: PagesInMemory,
         *,
         whole_range: bool,
         warn: Callable[[str], None],
     ) -> None:
         self.window = pending.window
         self.early_split: Split | None = None  # cut on its first page, before any page
+        self.is_head = False  # set by the consumer: its window is the one being emitted
         self._stop = stop
+        self._pages = pages
         self._queue: queue.Queue[Event] = queue.Queue(maxsize=sizing.ahead)
-        self._chain = Chain(
+        chain = Chain(
             pending.window,
-            lambda token: source.fetch_page(token, stop.event),
+            self._fetch,
             sizing,
             warn=warn,
             delivered=pending.delivered,
@@ -101,7 +145,11 @@ class Reader:
         )
         self._source = source
         self._handed = False
-        self._thread = threading.Thread(target=self._run, name=f"window {self.window}", daemon=True)
+        # The thread holds the chain, and lets go of it (and the ids of the window it
+        # holds) when it ends: a finished reader waiting to be emitted keeps only pages.
+        self._thread = threading.Thread(
+            target=self._run, args=(chain,), name=f"window {self.window}", daemon=True
+        )
         self._thread.start()
 
     def get(self, interrupt: Interrupt | None) -> Event | None:
@@ -125,21 +173,26 @@ class Reader:
         """Whether it is still reading (a finished reader only holds its pages)."""
         return self._thread.is_alive()
 
-    @property
-    def held(self) -> int:
-        """Pages (and other events) waiting for the consumer."""
-        return self._queue.qsize()
-
     def join(self) -> None:
         """Wait (briefly) for the thread to end: it sends nothing more once stopped."""
         self._thread.join(timeout=JOIN_SECONDS)
+
+    def _fetch(self, token: PageToken) -> Page:
+        """One page, once the pages in memory leave room for it (the head never waits)."""
+        self._pages.take(lambda: not self.is_head, self._stop.event)
+        try:
+            page = self._source.fetch_page(token, self._stop.event)
+        except BaseException:
+            self._pages.give_back()
+            raise
+        return self._pages.track(page)
 
     def _fetch_at_once(self, tokens: list[PageToken]) -> Iterator[Page]:
         """The pages of `tokens`, requested together (a thread each), yielded in order.
 
         Requests in flight stay capped by the stream's slots; a stop ends every one.
         """
-        futures: list[Future[Page]] = []
+        futures: deque[Future[Page]] = deque()
         for token in tokens:
             future: Future[Page] = Future()
             name = f"offset {token.offset} of {self._thread.name}"
@@ -147,12 +200,12 @@ class Reader:
                 target=self._fetch_into, args=(token, future), name=name, daemon=True
             ).start()
             futures.append(future)
-        for future in futures:
-            yield future.result()
+        while futures:  # let go of each page once handed on
+            yield futures.popleft().result()
 
     def _fetch_into(self, token: PageToken, future: Future[Page]) -> None:
         try:
-            future.set_result(self._source.fetch_page(token, self._stop.event))
+            future.set_result(self._fetch(token))
         except BaseException as exc:  # handed to the reader's thread with the page
             future.set_exception(exc)
 
@@ -168,9 +221,9 @@ class Reader:
             return True
         return False
 
-    def _run(self) -> None:
+    def _run(self, chain: Chain) -> None:
         try:
-            self._chain.run(self._put)
+            chain.run(self._put)
         except Stopped:
             pass
         except BaseException as exc:  # the consumer raises it, whichever reader it was
@@ -188,18 +241,18 @@ def read_windows(
 ) -> Iterator[PageRead | WindowDone]:
     """Pages of every window of `full`, windows in order, read `sizing.concurrency` at a time."""
     stop = _Stop()
+    pages = PagesInMemory(sizing.budget)
     items: deque[_Pending | Reader] = deque([] if full.empty else [_Pending(full)])
     first = True
     try:
         while items:
             _expand_early_splits(items, log)
             active = sum(1 for item in items if isinstance(item, Reader) and item.running)
-            held = sum(item.held for item in items if isinstance(item, Reader))
             index = 0
             # The head always gets a reader: the consumer waits for it (requests in
             # flight stay capped by the stream's slots).
             while index < len(items) and (
-                index == 0 or (active < sizing.concurrency and held < sizing.budget)
+                index == 0 or (active < sizing.concurrency and pages.count < pages.budget)
             ):
                 item = items[index]
                 if isinstance(item, _Pending):
@@ -208,12 +261,13 @@ def read_windows(
                         item = items[index]
                     assert isinstance(item, _Pending)  # noqa: S101 (cutting keeps it pending)
                     items[index] = Reader(
-                        source, item, sizing, stop, whole_range=first, warn=warn or log
+                        source, item, sizing, stop, pages, whole_range=first, warn=warn or log
                     )
                     first, active = False, active + 1
                 index += 1
             head = items[0]
             assert isinstance(head, Reader)  # noqa: S101 (the loop above started it)
+            head.is_head = True
             event = head.get(interrupt)
             if event is None:  # meanwhile, readers may have finished: start the next ones
                 continue

@@ -29,9 +29,11 @@ EARLIEST = datetime(2000, 1, 1, tzinfo=timezone.utc)
 WINDOWS_PER_READER = 4
 # How full of its pages a window is cut to be: time is cut evenly, CDRs are not.
 FILL = 0.9
-# Undecoded pages all readers together may hold for the consumer, per reader: bounds
-# memory (a page is about 1 MB) whatever the size of the range.
+# Pages one reader may have read ahead of the consumer.
 PAGES_HELD_PER_READER = 2
+# Pages in memory (requested, waiting, or being emitted) beyond one per reader, over
+# all readers: bounds memory (a page is about 1 MB) whatever the size of the range.
+PAGES_SPARE = 4
 # The most pages a window found over its size may hold and still be read whole, its
 # other pages requested together by offset, rather than cut (see `Sizing.at_once`).
 AT_ONCE_PAGES = 4
@@ -164,8 +166,12 @@ class Sizing:
 
     @property
     def budget(self) -> int:
-        """Most pages readers may hold for the consumer before no new reader starts."""
-        return self.concurrency * PAGES_HELD_PER_READER
+        """Most pages in memory before readers (the head's aside) wait to request another.
+
+        One per reader keeps `concurrency` requests in flight; the spare ones let
+        readers run a little ahead of the consumer.
+        """
+        return self.concurrency + PAGES_SPARE
 
     @property
     def ahead(self) -> int:

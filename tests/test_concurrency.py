@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
+import weakref
 from collections import Counter
 from datetime import datetime, timezone
 from urllib.parse import parse_qs, urlsplit
@@ -11,7 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 import msgspec
 import pytest
 
-from tap_voiso.chain import PageRead, WindowDone
+from tap_voiso.chain import Chain, PageRead, WindowDone
 from tap_voiso.errors import VoisoAPIError
 from tap_voiso.pages import Page, PageToken
 from tap_voiso.scheduler import read_windows
@@ -268,3 +270,66 @@ def test_a_failing_offset_page_stops_the_window_with_its_error():
     with pytest.raises(VoisoAPIError, match="401"):
         events.extend(read_windows(FakeSource(fetch), full, sizing, lambda _: None))
     assert not any(isinstance(e, WindowDone) for e in events)  # no checkpoint past it
+
+
+def test_readers_past_a_stalled_head_stop_at_the_page_budget():
+    """The window being emitted hangs on its first page; the readers after it run ahead.
+
+    They stop once the pages in memory reach the budget, and a reader that has read
+    its whole window keeps its pages but not its window's ids (its `Chain`). The test
+    counts pages itself: every page the fake API made that something still refers to.
+    Once the head answers, every window comes out whole and in order.
+    """
+    page_size = 10
+    full = Window(10**9, 10**9 + 120)  # its own range: the test counts its own chains
+    fetch, _ = fake_pages(page_size, full)
+    sizing = Sizing(page_size=page_size, window_records=40, concurrency=4)
+    made: list[weakref.ref[Page]] = []
+
+    def alive() -> int:
+        return sum(ref() is not None for ref in made)
+
+    most_alive = 0
+    last_fetch = time.monotonic()
+    head_answers = threading.Event()
+
+    def stalling_fetch(token: PageToken, stop) -> Page:
+        nonlocal most_alive, last_fetch
+        if token.window != full and token.window.start_ms == full.start_ms:
+            head_answers.wait(timeout=10)
+        page = fetch(token, stop)
+        made.append(weakref.ref(page))
+        most_alive = max(most_alive, alive())
+        last_fetch = time.monotonic()
+        return page
+
+    emitted: list[tuple[Window, int]] = []  # no page kept: that would hold them in memory
+    done: list[Window] = []
+
+    def consume() -> None:
+        for event in read_windows(FakeSource(stalling_fetch), full, sizing, lambda _: None):
+            if isinstance(event, PageRead):
+                emitted.append((event.window, event.page.count))
+            else:
+                done.append(event.window)
+
+    consumer = threading.Thread(target=consume)
+    consumer.start()
+    while time.monotonic() - last_fetch < 0.3:  # until the readers have settled
+        time.sleep(0.05)
+    held_pages, most_held = alive(), most_alive
+    chains = sum(
+        isinstance(o, Chain) and o.window.start_ms >= full.start_ms for o in gc.get_objects()
+    )
+    head_answers.set()
+    consumer.join(timeout=10)
+
+    # Then the head, which never waits, may go past the budget by its own pages.
+    assert 0 < held_pages <= most_held <= sizing.budget
+    assert chains <= sizing.concurrency  # only readers still reading hold their window's ids
+    assert done == sorted(done, key=lambda w: w.start_ms)
+    assert [w.start_ms for w in done[1:]] == [w.end_ms for w in done[:-1]]
+    assert (done[0].start_ms, done[-1].end_ms) == (full.start_ms, full.end_ms)
+    pages = Counter(window for window, _ in emitted)
+    assert all(pages[w] == pages_in(w) for w in done)
+    assert all(count == page_size for _, count in emitted)
