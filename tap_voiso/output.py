@@ -31,18 +31,19 @@ IOV_MAX = 1024
 
 
 class RawRecordMessage:
-    """A RECORD message already encoded: the API's own bytes for the record, wrapped.
+    """RECORD messages already encoded: the API's own bytes for each record, wrapped.
 
-    For the pass-through path (`streams.CdrsStream`): the record is never decoded to
-    a dict nor encoded again, so its numbers and strings are exactly as the API wrote
-    them.
+    For the pass-through path (`streams.CdrsStream`): the records are never decoded to
+    dicts nor encoded again, so their numbers and strings are exactly as the API wrote
+    them. The lines come in pieces that are written as they are, one after the other:
+    joining them into one would copy a page's bytes once more.
     """
 
-    __slots__ = ("line",)
+    __slots__ = ("pieces",)
     type = SingerMessageType.RECORD
 
-    def __init__(self, line: bytes) -> None:
-        self.line = line
+    def __init__(self, pieces: tuple[bytes, ...]) -> None:
+        self.pieces = pieces
 
 
 def record_line_parts(stream: str, extracted_at: datetime) -> tuple[bytes, bytes]:
@@ -61,7 +62,7 @@ class StateFlushingWriter(MsgSpecWriter):
 
     def __init__(self) -> None:
         super().__init__()
-        # Lines queued as they came (a pass-through page is one piece of about 1 MB):
+        # Lines queued as they came (a pass-through page: its lines in three pieces):
         # written with `os.writev`, never copied into one buffer, whose regrowth cost
         # fresh memory pages for every megabyte written.
         self._pending: list[bytes] = []
@@ -69,18 +70,16 @@ class StateFlushingWriter(MsgSpecWriter):
         self._last_type: str | None = None
         atexit.register(self.flush)
 
-    def format_message(self, message: Message | RawRecordMessage) -> bytes | bytearray:  # type: ignore[override]
-        """The message's line: as built already for a pass-through RECORD."""
-        if type(message) is RawRecordMessage:
-            return message.line
-        return super().format_message(message)  # type: ignore[arg-type]
-
-    def write_message(self, message: Message | RawRecordMessage) -> None:
+    def write_message(self, message: Message | RawRecordMessage) -> None:  # type: ignore[override]
         """Queue one message; write out at each STATE or once a chunk is full."""
-        # bytes(): the SDK's encoder reuses one bytearray for every message.
-        line = bytes(self.format_message(message))
-        self._pending.append(line)
-        self._pending_bytes += len(line)
+        if type(message) is RawRecordMessage:
+            self._pending.extend(message.pieces)
+            self._pending_bytes += sum(len(piece) for piece in message.pieces)
+        else:
+            # bytes(): the SDK's encoder reuses one bytearray for every message.
+            line = bytes(self.format_message(message))  # type: ignore[arg-type]
+            self._pending.append(line)
+            self._pending_bytes += len(line)
         self._last_type = message.type
         if message.type == SingerMessageType.STATE or self._pending_bytes >= CHUNK_BYTES:
             self.flush()

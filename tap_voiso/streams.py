@@ -49,11 +49,11 @@ class RawPage(dict):  # type: ignore[type-arg]
     record counter (`PageCounter`) counts the item as `count` records.
     """
 
-    __slots__ = ("count", "lines")
+    __slots__ = ("count", "pieces")
 
-    def __init__(self, lines: bytes, count: int) -> None:
+    def __init__(self, pieces: tuple[bytes, ...], count: int) -> None:
         super().__init__()
-        self.lines = lines
+        self.pieces = pieces  # the lines, in pieces (see `output.RawRecordMessage`)
         self.count = count
 
 
@@ -194,8 +194,7 @@ class CdrsStream(VoisoStream):
                 raws = [raw for raw, fresh in zip(raws, event.fresh, strict=True) if fresh]
             if not raws:
                 return []
-            lines = head + (tail + head).join(raws) + tail
-            return [RawPage(lines, len(raws))]
+            return [RawPage((head, (tail + head).join(raws), tail), len(raws))]
         records = event.page.records()
         if not all(event.fresh):
             records = [record for record, fresh in zip(records, event.fresh, strict=True) if fresh]
@@ -265,7 +264,7 @@ class CdrsStream(VoisoStream):
         """
         if type(record) is RawPage:
             self._record_counter.weight = record.count
-            yield RawRecordMessage(record.lines)  # type: ignore[misc]
+            yield RawRecordMessage(record.pieces)  # type: ignore[misc]
             return
         if not self._all_selected:
             pop_deselected_record_properties(record, self.schema, self.mask)
