@@ -29,11 +29,10 @@ EARLIEST = datetime(2000, 1, 1, tzinfo=timezone.utc)
 WINDOWS_PER_READER = 4
 # How full of its pages a window is cut to be: time is cut evenly, CDRs are not.
 FILL = 0.9
-# Pages one reader may have read ahead of the consumer.
+# Pages in memory (requested, waiting, or being emitted) per reader, over all readers,
+# and the most one reader may have read ahead of the consumer: bounds memory (a page is
+# about 1 MB) whatever the size of the range.
 PAGES_HELD_PER_READER = 2
-# Pages in memory (requested, waiting, or being emitted) beyond one per reader, over
-# all readers: bounds memory (a page is about 1 MB) whatever the size of the range.
-PAGES_SPARE = 4
 # The most pages a window found over its size may hold and still be read whole, its
 # other pages requested together by offset, rather than cut (see `Sizing.at_once`).
 AT_ONCE_PAGES = 4
@@ -168,10 +167,11 @@ class Sizing:
     def budget(self) -> int:
         """Most pages in memory before readers (the head's aside) wait to request another.
 
-        One per reader keeps `concurrency` requests in flight; the spare ones let
-        readers run a little ahead of the consumer.
+        Two per reader: one in flight, one waiting for the consumer. With one and a
+        few spare, readers of a slow API sat waiting while the consumer emitted the
+        previous round of pages (50,000 CDRs at 250 ms a page: 2.4 s instead of 2.2 s).
         """
-        return self.concurrency + PAGES_SPARE
+        return self.concurrency * PAGES_HELD_PER_READER
 
     @property
     def ahead(self) -> int:
