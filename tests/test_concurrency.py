@@ -67,6 +67,17 @@ def test_a_429_pauses_every_reader_for_the_retry_after(make_sim):
     assert any(t >= answered_429 + 1.8 for t in sim.started)  # and then they recover
 
 
+def page_of(ids: list[str], total: int | None, next_cursor: str | None = None) -> Page:
+    """A page of the fake API: CDRs with these ids."""
+    return Page(
+        body=msgspec.json.encode({"cdrs": [{"id": i} for i in ids]}),
+        ids=list(ids),
+        total=total,
+        next_cursor=next_cursor,
+        extracted_at=datetime.now(timezone.utc),
+    )
+
+
 def pages_in(window: Window) -> int:
     """How many full pages the fake API holds for a window: 1 to 4, varying by window."""
     return 1 + window.start_ms % 4
@@ -89,13 +100,7 @@ def fake_pages(page_size: int, full: Window, delay: float = 0.0):
         index = 0 if token.cursor is None else int(token.cursor) + 1
         pages = pages_in(token.window)
         ids = [f"{token.window.start_ms}-{index}-{i}" for i in range(page_size)]
-        return Page(
-            body=msgspec.json.encode({"cdrs": [{"id": i} for i in ids]}),
-            ids=list(ids),
-            total=pages * page_size,
-            next_cursor=str(index) if index + 1 < pages else None,
-            extracted_at=datetime.now(timezone.utc),
-        )
+        return page_of(ids, pages * page_size, str(index) if index + 1 < pages else None)
 
     return fetch, live
 
@@ -159,13 +164,7 @@ def test_a_window_over_its_size_has_its_other_pages_requested_together():
             barrier.wait()
         start = token.offset or 0
         ids = [f"cdr-{i}" for i in range(start, min(start + page_size, total))]
-        return Page(
-            body=msgspec.json.encode({"cdrs": [{"id": i} for i in ids]}),
-            ids=list(ids),
-            total=total,
-            next_cursor=None,
-            extracted_at=datetime.now(timezone.utc),
-        )
+        return page_of(ids, total)
 
     sizing = Sizing(page_size=page_size, window_records=1000, concurrency=4)
     source = FakeSource(fetch)
@@ -223,13 +222,7 @@ def test_an_offset_page_that_leaves_a_cdr_out_gets_the_window_read_again():
         ids = [f"cdr-{i}" for i in range(start, min(start + page_size, total))]
         if start == 20 and served[start] == 1:
             ids.remove("cdr-25")  # the first time only
-        return Page(
-            body=msgspec.json.encode({"cdrs": [{"id": i} for i in ids]}),
-            ids=list(ids),
-            total=total,
-            next_cursor=None,
-            extracted_at=datetime.now(timezone.utc),
-        )
+        return page_of(ids, total)
 
     sizing = Sizing(page_size=page_size, window_records=1000, concurrency=4)
     events = list(
@@ -257,13 +250,7 @@ def test_a_failing_offset_page_stops_the_window_with_its_error():
             raise VoisoAPIError("HTTP 401 Unauthorized: Voiso refused the API key")
         start = token.offset or 0
         ids = [f"cdr-{i}" for i in range(start, min(start + page_size, total))]
-        return Page(
-            body=msgspec.json.encode({"cdrs": [{"id": i} for i in ids]}),
-            ids=list(ids),
-            total=total,
-            next_cursor=None,
-            extracted_at=datetime.now(timezone.utc),
-        )
+        return page_of(ids, total)
 
     sizing = Sizing(page_size=page_size, window_records=1000, concurrency=4)
     events: list = []
