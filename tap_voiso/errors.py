@@ -36,6 +36,10 @@ class OffsetCapError(VoisoError):
     """Without a cursor, offset paging cannot reach the rest of a window."""
 
 
+class SchemaChangeError(VoisoError):
+    """A CDR held a field the schema does not declare, and `schema_changes` is `fail`."""
+
+
 class Interrupted(BaseException):
     """SIGTERM or SIGINT: the run stops after its last complete window.
 

@@ -7,7 +7,8 @@ therefore checked here, in two tiers:
 - fast: msgspec decodes the page's records (from its bytes, or converts them from
   dicts) into types generated from the JSON schema (C speed, a few microseconds per
   record) and throws the result away; a page that passes needs nothing else, and
-  that is nearly every page;
+  that is nearly every page. The types refuse fields the schema does not declare, so
+  the same check also finds a new field, at no extra cost (`evolution.py` handles it);
 - slow, only for a page that fails: each record is walked in Python. A number sent
   as a string is turned back into the number; any other mismatch is passed through
   unchanged and reported (which CDR, which field, what was expected); a CDR without
@@ -39,8 +40,9 @@ REQUIRED = ("id", "started_at")
 def _msgspec_type(node: dict[str, Any], name: str) -> Any:
     """The msgspec type that accepts exactly what the JSON schema `node` allows.
 
-    Objects become Structs whose fields are all optional and which ignore unknown
-    keys (new API fields are welcome; only declared fields are type-checked).
+    Objects become Structs whose fields are all optional and which refuse unknown
+    keys: a page holding a field the schema does not declare fails the check, and is
+    handed to `evolution.SchemaEvolution` before it is emitted.
     """
     types = node.get("type", [])
     types = [types] if isinstance(types, str) else list(types)
@@ -57,7 +59,7 @@ def _msgspec_type(node: dict[str, Any], name: str) -> Any:
         ]
         # gc=False: these Structs are built only to be thrown away and never form
         # cycles; left to the garbage collector, they cost three times as much.
-        result = msgspec.defstruct(name, fields, kw_only=True, gc=False)
+        result = msgspec.defstruct(name, fields, kw_only=True, gc=False, forbid_unknown_fields=True)
     elif kind == "array":
         result = list[_msgspec_type(node.get("items", {}), f"{name}_item")]  # type: ignore[misc]
     else:
@@ -80,6 +82,12 @@ class RecordChecker:
     """Check pages of CDRs against one stream's schema; fix what is safe, report the rest."""
 
     def __init__(self, schema: dict[str, Any], logger: logging.Logger) -> None:
+        self._logger = logger
+        self.problems: Counter[str] = Counter()
+        self.use_schema(schema)
+
+    def use_schema(self, schema: dict[str, Any]) -> None:
+        """Check against `schema` from now on (after fields were declared), counts kept."""
         record_type = _msgspec_type(
             {**schema, "type": "object", "required": list(REQUIRED)}, "Record"
         )
@@ -89,19 +97,20 @@ class RecordChecker:
             msgspec.defstruct("Page", [("cdrs", self._page_type)])
         )
         self._schema = schema
-        self._logger = logger
-        self.problems: Counter[str] = Counter()
 
-    def check_page(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """The page's records, ready to emit: usually `records` itself, untouched."""
+    def fits(self, records: list[dict[str, Any]]) -> bool:
+        """Whether every record matches the schema, holding no field it does not declare."""
         try:
             msgspec.convert(records, self._page_type)
         except msgspec.ValidationError:
-            return [
-                fixed for record in records if (fixed := self._check_record(record)) is not None
-            ]
-        else:
+            return False
+        return True
+
+    def check_page(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The page's records, ready to emit: usually `records` itself, untouched."""
+        if self.fits(records):
             return records
+        return [fixed for record in records if (fixed := self._check_record(record)) is not None]
 
     def page_is_valid(self, body: bytes) -> bool:
         """Whether every CDR of a page's body matches the schema (no decoding to dicts)."""

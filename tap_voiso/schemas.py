@@ -168,13 +168,28 @@ def lifted_name(data_key: str) -> str:
     return f"data_{data_key}" if data_key in COMMON_NAMES else data_key
 
 
-def channel_schema(cdr_type: str) -> dict:
-    """One channel's stream: the common fields and that type's `data` fields, lifted.
-
-    No other type's fields, so each warehouse table has only columns that mean
-    something for its rows; fields Voiso adds still pass (additionalProperties).
-    """
-    lifted = (th.Property(lifted_name(p.name), p.wrapped) for p in DATA_BY_TYPE[cdr_type])
-    schema = th.PropertiesList(*COMMON_FIELDS, *lifted).to_dict()
+def channel_api_schema(cdr_type: str) -> dict:
+    """One channel's CDRs as the API sends them: the common fields, `data` of that type only."""
+    schema = th.PropertiesList(
+        *COMMON_FIELDS, th.Property("data", _obj(*DATA_BY_TYPE[cdr_type]))
+    ).to_dict()
     schema["additionalProperties"] = True
     return schema
+
+
+def lift_schema(api_schema: dict) -> dict:
+    """A channel stream's schema from its CDRs' (API-shaped) one: `data`'s fields lifted.
+
+    No other type's fields, so each warehouse table has only columns that mean
+    something for its rows; a field Voiso adds is declared once seen (`evolution.py`).
+    """
+    properties = dict(api_schema["properties"])
+    data = properties.pop("data", {})
+    for key, node in data.get("properties", {}).items():
+        properties[lifted_name(key)] = node
+    return {**api_schema, "properties": properties}
+
+
+def channel_schema(cdr_type: str) -> dict:
+    """One channel's stream: the common fields and that type's `data` fields, lifted."""
+    return lift_schema(channel_api_schema(cdr_type))

@@ -28,6 +28,7 @@ DEFAULT_MAX_TRIES = 8
 DEFAULT_CONCURRENCY = 12
 DEFAULT_REQUEST_TIMEOUT = 60
 DEFAULT_PROGRESS_SECONDS = 5.0
+SCHEMA_CHANGES = ("evolve", "freeze", "fail")
 
 # Setting name -> the API's array parameter (sent as repeated `name[]=value`).
 ARRAY_FILTERS = {
@@ -144,6 +145,16 @@ CONFIG_SCHEMA = th.PropertiesList(
         title="Progress line every (seconds)",
         description="How often a long run logs how far along it is: CDRs so far of the total, "
         "percent, rate, time left and the bookmark reached.",
+    ),
+    th.Property(
+        "schema_changes",
+        th.StringType(allowed_values=list(SCHEMA_CHANGES)),
+        default=SCHEMA_CHANGES[0],
+        title="Schema changes",
+        description="What a field the schema does not declare yet does: `evolve` declares it "
+        "(an updated SCHEMA message before the first RECORD holding it, its type inferred "
+        "from the values seen), `freeze` drops it (one WARNING per new field), `fail` stops "
+        "the run naming it.",
     ),
     *(
         th.Property(

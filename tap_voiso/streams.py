@@ -20,24 +20,36 @@ from singer_sdk import metrics
 from singer_sdk.helpers._catalog import pop_deselected_record_properties
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.mapper import SameRecordTransform
+from singer_sdk.singerlib.catalog import REPLICATION_FULL_TABLE
 from singer_sdk.singerlib.messages import RecordMessage
 
 from tap_voiso import settings
 from tap_voiso.chain import PageRead, WindowDone
 from tap_voiso.client import VoisoStream
-from tap_voiso.errors import OneLinePerStop
+from tap_voiso.errors import OneLinePerStop, RetriesExhaustedError
+from tap_voiso.evolution import DROP, EVOLVE, SchemaEvolution
 from tap_voiso.output import RawRecordMessage, record_line_parts
 from tap_voiso.pages import PageToken
 from tap_voiso.progress import Progress
 from tap_voiso.records import RecordChecker, drop_removed
+from tap_voiso.retries import TRANSIENT_ERRORS, RateGate, Retrier, describe
 from tap_voiso.scheduler import read_windows
-from tap_voiso.schemas import DATA_BY_TYPE, cdr_schema, channel_schema, lifted_name
+from tap_voiso.schemas import (
+    DATA_BY_TYPE,
+    cdr_schema,
+    channel_api_schema,
+    channel_schema,
+    lift_schema,
+    lifted_name,
+)
 from tap_voiso.signals import INTERRUPT
 from tap_voiso.windows import EARLIEST, Sizing, Window, iso_ms, to_ms
 
 # The shape of a CDR as the API sends it, which every page is checked against.
 API_SCHEMA = cdr_schema()
 ONE_LINE_PER_STOP = OneLinePerStop()
+# A connection test's tries: one request, and one more should the first fail in passing.
+PROBE_TRIES = 2
 
 
 class RawPage(dict):  # type: ignore[type-arg]
@@ -77,6 +89,8 @@ class CdrsStream(VoisoStream):
     primary_keys = ("id",)
     replication_key = "started_at"
     schema = API_SCHEMA
+    # The stream's CDRs as the API sends them, which each page is checked against.
+    api_schema: ClassVar[dict[str, Any]] = API_SCHEMA
     # Records arrive as parsed JSON that already has the schema's types; conformance
     # would only cost time and drop fields Voiso adds (tests/test_output.py compares).
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
@@ -98,8 +112,7 @@ class CdrsStream(VoisoStream):
         started. The lookback is only the margin for the API's listing delay.
         """
         # The signpost is the run's start time, frozen when the sync began.
-        end = self.get_replication_key_signpost(None)
-        assert isinstance(end, datetime)  # noqa: S101 (a timestamp key always has one)
+        end = settings.parse_datetime(str(self.get_replication_key_signpost(None)))
         if self.config.get("end_date"):
             end = min(end, settings.parse_datetime(self.config["end_date"]))
         end_ms = to_ms(end)
@@ -107,7 +120,7 @@ class CdrsStream(VoisoStream):
         if self.config.get("start_date"):
             floor_ms = to_ms(settings.parse_datetime(self.config["start_date"]))
         bookmark = self.stream_state.get("replication_key_value")
-        if not bookmark:
+        if not bookmark or self.replication_method == REPLICATION_FULL_TABLE:
             return None, Window(floor_ms, max(floor_ms, end_ms))
         bookmark_ms = to_ms(settings.parse_datetime(bookmark))
         start_ms = max(floor_ms, bookmark_ms)
@@ -117,22 +130,78 @@ class CdrsStream(VoisoStream):
         late = Window(floor_ms, min(bookmark_ms, end_ms), max(0, bookmark_ms - lookback_ms))
         return (None if late.empty else late), Window(start_ms, max(start_ms, end_ms))
 
+    def get_replication_key_signpost(self, context: Mapping[str, Any] | None = None) -> Any:
+        """The run's start, in the bookmarks' own format (`2026-12-01T07:17:24.609Z`).
+
+        The SDK caps the final bookmark at the signpost, comparing the two as strings:
+        in another format (`...+00:00`) the signpost would win and become the bookmark.
+        """
+        start = super().get_replication_key_signpost(context)
+        return iso_ms(to_ms(start)) if isinstance(start, datetime) else start
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         """The SDK's stream, whose logger says a known stop in one line (`OneLinePerStop`)."""
         super().__init__(*args, **kwargs)
         self.logger.addFilter(ONE_LINE_PER_STOP)
 
     def probe(self) -> int | None:
-        """One request over the whole configured range: what the key can see (`--test`)."""
+        """One request over the whole configured range: what the key can see (`--test`).
+
+        At most `PROBE_TRIES` tries, whatever `max_tries` says: a connection test
+        answers in seconds rather than retrying for minutes.
+        """
         late, new = self.sync_ranges()
         window = new if late is None else Window(late.start_ms, new.end_ms)
-        page = self.fetch_page(PageToken(window), threading.Event())
+        prepared = self.prepare_page_request(PageToken(window))
+        stop = threading.Event()
+        retrier = Retrier(PROBE_TRIES, RateGate(), self.logger)
+        try:
+            page = retrier.call(lambda: self._send_and_parse(prepared, stop), stop)
+        except TRANSIENT_ERRORS as exc:
+            msg = (
+                f"{describe(exc)} ({PROBE_TRIES} tries). Check `api_url` or `cluster_id`, "
+                "and that the host is reachable from here."
+            )
+            raise RetriesExhaustedError(msg) from exc
         return page.total
 
     @cached_property
     def checker(self) -> RecordChecker:
-        """Checks each page against the API's record schema."""
-        return RecordChecker(API_SCHEMA, self.logger)
+        """Checks each page against the stream's schema in the API's record shape."""
+        return RecordChecker(self.api_schema, self.logger)
+
+    @cached_property
+    def evolution(self) -> SchemaEvolution:
+        """What a field the schema does not declare does: the `schema_changes` setting.
+
+        With a selection short of everything (or a catalog schema that leaves
+        properties out), a field nobody could select is dropped instead.
+        """
+        mode = str(self.config.get("schema_changes") or EVOLVE)
+        if not self._all_selected or self._catalog_removes:
+            mode = DROP
+        return SchemaEvolution(
+            self.api_schema, stream=self.name, mode=mode, logger=self.logger, name=self.field_name
+        )
+
+    def field_name(self, path: tuple[str, ...]) -> str:
+        """A field of the API's record (by path) as this stream's users know it."""
+        return ".".join(path)
+
+    def stream_schema(self, api_schema: dict[str, Any]) -> dict[str, Any]:
+        """This stream's schema for records of the API's shape `api_schema`."""
+        return api_schema
+
+    def _declare_evolved_schema(self) -> None:
+        """Check against the evolved schema and send it: a SCHEMA before the records needing it.
+
+        Through the SDK's mapper, so stream maps and flattening see the new fields too.
+        """
+        self.checker.use_schema(self.evolution.schema)
+        self.schema = self.stream_schema(self.evolution.schema)
+        self._tap.mapper.register_raw_stream_schema(self.name, self.schema, self.primary_keys)
+        self._stream_maps = None  # the SDK's cache of `stream_maps`: rebuilt from the mapper
+        self._write_schema_message()
 
     def get_records(self, context: Mapping[str, Any] | None) -> Iterable[dict[str, Any]]:
         """Read late CDRs, then new ones, in windows, emitting and checkpointing in order.
@@ -140,6 +209,11 @@ class CdrsStream(VoisoStream):
         Late CDRs come first and move no bookmark: a run stopped while reading them
         reads them again. Each finished window of new CDRs is a checkpoint.
         """
+        bookmark = self.stream_state.get("replication_key_value")
+        if bookmark:  # one format in every STATE, whatever the given state held
+            self.stream_state["replication_key_value"] = iso_ms(
+                to_ms(settings.parse_datetime(bookmark))
+            )
         late, new = self.sync_ranges()
         at_once = (
             "one request at a time" if self.concurrency == 1 else f"{self.concurrency} at a time"
@@ -198,6 +272,8 @@ class CdrsStream(VoisoStream):
         records = event.page.records()
         if not all(event.fresh):
             records = [record for record, fresh in zip(records, event.fresh, strict=True) if fresh]
+        if not self.checker.fits(records) and self.evolution.apply(records):
+            self._declare_evolved_schema()
         return self.checker.check_page(records)
 
     def _checkpoint(self, window: Window) -> None:
@@ -312,7 +388,18 @@ class ChannelStream(CdrsStream):
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """Each channel's schema follows from its CDR type."""
         super().__init_subclass__(**kwargs)
+        cls.api_schema = channel_api_schema(cls.cdr_type)
         cls.schema = channel_schema(cls.cdr_type)
+
+    def field_name(self, path: tuple[str, ...]) -> str:
+        """A `data` field by its lifted name (`future_field`, not `data.future_field`)."""
+        if len(path) > 1 and path[0] == "data":
+            return ".".join((lifted_name(path[1]), *path[2:]))
+        return ".".join(path)
+
+    def stream_schema(self, api_schema: dict[str, Any]) -> dict[str, Any]:
+        """`data`'s fields lifted to the top level."""
+        return lift_schema(api_schema)
 
     def get_url_params(
         self, context: Mapping[str, Any] | None, next_page_token: PageToken | None

@@ -115,9 +115,11 @@ class TapVoiso(Tap):
         """`--test`: one request, and one line: connected (and what the key can see), or why not.
 
         The SDK's dry run syncs a record of every stream and logs each stream it cuts
-        short as an error; a connection test needs neither. `--test=schema` is the SDK's.
+        short as an error; a connection test needs neither. `--test=schema` writes
+        every stream's whole schema (the SDK's would prune the unselected ones to nothing).
         """
-        if value != CliTestOptionValue.All.value:
+        tests = (CliTestOptionValue.All.value, CliTestOptionValue.Schema.value)
+        if value not in tests:
             super().cb_test(ctx, param, value)
             return
         given = ctx.params.get("config")
@@ -131,6 +133,13 @@ class TapVoiso(Tap):
             for error in exc.errors:
                 cls.logger.error("Config validation error: %s", error)  # noqa: TRY400
             ctx.exit(1)
+        if value == CliTestOptionValue.Schema.value:
+            for stream in tap.streams.values():
+                tap.mapper.register_raw_stream_schema(
+                    stream.name, stream.schema, stream.primary_keys
+                )
+            tap.write_schemas()
+            ctx.exit(0)
         ctx.exit(0 if tap.connection_test() else 1)
 
     def connection_test(self) -> bool:

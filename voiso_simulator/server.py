@@ -105,6 +105,9 @@ class SimConfig:
     open_listing: bool = False
     # Schema drift: fields the reference does not list, and a fifth CDR type.
     drift: bool = False
+    # New fields mid-run: from the middle CDR on, a top-level `account_id`; every 5th of
+    # those also a new `data.future_field`, an integer, then (last quarter) a fraction.
+    new_fields: bool = False
     # "next_cursor is returned when cursor-based pagination is supported": False serves
     # no cursor at all (limit/offset only, first 10,000), and ignores any cursor sent.
     cursors: bool = True
@@ -229,6 +232,8 @@ class Simulator:
             raw = json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode()
         if self.config.drift:
             raw = drift(raw, pos)
+        if self.config.new_fields:
+            raw = new_fields(raw, pos, len(self.dataset))
         if self.rewrite is not None:
             raw = json.dumps(self.rewrite(json.loads(raw)), ensure_ascii=False).encode()
         return raw
@@ -528,6 +533,17 @@ def drift(raw: bytes, pos: int) -> bytes:
             "transcript": "Please call me back.",
             "length_s": 12.5,
         }
+    return json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def new_fields(raw: bytes, pos: int, count: int) -> bytes:
+    """Fields that appear part-way through the data: what a release of the API adds."""
+    if pos < count // 2:
+        return raw
+    record = json.loads(raw)
+    record["account_id"] = f"acc-{pos % 3 + 1}"
+    if pos % 5 == 0 and isinstance(record.get("data"), dict):
+        record["data"]["future_field"] = pos if pos < count * 3 // 4 else pos + 0.5
     return json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode()
 
 
