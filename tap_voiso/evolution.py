@@ -68,8 +68,8 @@ def infer(value: Any) -> dict[str, Any]:
 def _widened(node: dict[str, Any], value: Any) -> dict[str, Any] | None:
     """The wider node an inferred `node` needs to hold `value`; None when it fits."""
     have, got = _node_kind(node), _kind(value)
-    if got in ("null", have) or (have, got) == ("number", "integer"):
-        return None
+    if got in ("null", have) or have == "string" or (have, got) == ("number", "integer"):
+        return None  # a string field takes anything, as text (`as_text`)
     if (have, got) == ("integer", "number"):
         return _scalar("number")
     return _scalar("string")
@@ -106,7 +106,17 @@ class SchemaEvolution:
         self._dropped: set[Path] = set()
 
     def apply(self, records: list[Any]) -> bool:
-        """Bring `records` (in place) and the schema in line; True when the schema changed."""
+        """Bring `records` (in place) and the schema in line; True when the schema changed.
+
+        A page that changed the schema is walked again, so that its records before the
+        change fit the final schema too (widening only goes one way: this ends).
+        """
+        changed = False
+        while self._walk_page(records):
+            changed = True
+        return changed
+
+    def _walk_page(self, records: list[Any]) -> bool:
         changed = False
         for record in records:
             if isinstance(record, dict):

@@ -52,6 +52,21 @@ ONE_LINE_PER_STOP = OneLinePerStop()
 PROBE_TRIES = 2
 
 
+def bookmarks_in_one_format(state: Mapping[str, Any]) -> None:
+    """Rewrite, in place, each parseable bookmark of a tap state in the one format (`iso_ms`).
+
+    A state written by an older version, or by hand (`...+00:00`, no milliseconds),
+    then reads like every STATE this tap writes; the SDK compares bookmarks as strings.
+    """
+    for bookmark in state.get("bookmarks", {}).values():
+        value = bookmark.get("replication_key_value") if isinstance(bookmark, dict) else None
+        if isinstance(value, str):
+            try:
+                bookmark["replication_key_value"] = iso_ms(to_ms(settings.parse_datetime(value)))
+            except ValueError:
+                continue  # left as it is, for the run to report
+
+
 class RawPage(dict):  # type: ignore[type-arg]
     """A page's CDRs on the pass-through path: their RECORD lines, around the API's bytes.
 
@@ -209,11 +224,6 @@ class CdrsStream(VoisoStream):
         Late CDRs come first and move no bookmark: a run stopped while reading them
         reads them again. Each finished window of new CDRs is a checkpoint.
         """
-        bookmark = self.stream_state.get("replication_key_value")
-        if bookmark:  # one format in every STATE, whatever the given state held
-            self.stream_state["replication_key_value"] = iso_ms(
-                to_ms(settings.parse_datetime(bookmark))
-            )
         late, new = self.sync_ranges()
         at_once = (
             "one request at a time" if self.concurrency == 1 else f"{self.concurrency} at a time"

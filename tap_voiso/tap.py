@@ -15,7 +15,7 @@ from singer_sdk.tap_base import CliTestOptionValue
 from tap_voiso import settings, signals
 from tap_voiso.errors import Interrupted, VoisoError
 from tap_voiso.output import StateFlushingWriter
-from tap_voiso.streams import CHANNEL_STREAMS, CdrsStream
+from tap_voiso.streams import CHANNEL_STREAMS, CdrsStream, bookmarks_in_one_format
 
 if TYPE_CHECKING:
     import click
@@ -100,6 +100,11 @@ class TapVoiso(Tap):
                 name,
             )
             sys.exit(128 + stop.signum)
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        """The SDK's, then every bookmark in the one format the tap writes."""
+        super().load_state(state)
+        bookmarks_in_one_format(self.state)
 
     def write_last_state(self) -> None:
         """End the output with a STATE in the standard shape (the last complete window)."""

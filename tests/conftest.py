@@ -7,6 +7,7 @@ import io
 import json
 import logging
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -70,8 +71,23 @@ def singer_lines(text: str) -> list[str]:
     return [line for line in text.split("\n") if line.strip()]
 
 
+# The one bookmark format, the README's: `2026-12-01T07:17:24.609Z`.
+BOOKMARK_FORMAT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
+
+
+def check_bookmarks(state: dict[str, Any]) -> None:
+    """Every bookmark of a STATE value has the README's format (milliseconds and `Z`)."""
+    for stream, bookmark in state.get("bookmarks", {}).items():
+        value = bookmark.get("replication_key_value")
+        assert value is None or BOOKMARK_FORMAT.fullmatch(value), (stream, value)
+
+
 def parse_messages(text: str) -> SyncResult:
-    return SyncResult([json.loads(line) for line in singer_lines(text)])
+    """Singer messages, each STATE's bookmarks checked for the one format."""
+    result = SyncResult([json.loads(line) for line in singer_lines(text)])
+    for state in result.states:
+        check_bookmarks(state)
+    return result
 
 
 def run_tap(
@@ -141,6 +157,8 @@ def read_until_checkpoint(
     for line in process.stdout:
         lines.append(line)
         message = json.loads(line)
+        if message["type"] == "STATE":
+            check_bookmarks(message["value"])
         if message["type"] == "STATE" and message["value"]["bookmarks"]["cdrs"].get(
             "replication_key_value"
         ):

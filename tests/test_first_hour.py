@@ -180,3 +180,18 @@ def test_one_request_at_a_time_reads_as_english(make_sim, caplog):
         run_tap(tap_config(server, concurrency=1))
     assert "one request at a time" in caplog.text
     assert "1 requests" not in caplog.text
+
+
+def test_a_connection_test_against_a_refused_port_answers_within_seconds(tmp_path):
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    config = {"api_key": "k", "api_url": f"http://127.0.0.1:{port}"}  # default max_tries: 8
+    started = time.monotonic()
+    result = run_cli(config, tmp_path, "--test")
+    assert time.monotonic() - started < 15  # not the minutes `max_tries` would take
+    assert result.returncode == 1
+    (line,) = error_lines(result.stderr)
+    assert f"Connection test failed: connection to 127.0.0.1:{port} refused" in line
+    assert "bookmark" not in line
+    assert result.stderr.count("Retrying in") <= 1
