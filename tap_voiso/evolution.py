@@ -7,9 +7,12 @@ check reaches this module: that check's types refuse unknown fields
 (`records.RecordChecker`), so a page with nothing new costs nothing more.
 
 A declared field's type is inferred from its values, nullable, and widened when a
-later value disagrees: an integer field seen with a fraction becomes a number,
-anything else becomes a string (and a value that is not one is then sent as its JSON
-text, so that every row fits the column).
+later value disagrees: to a string (a value that is not one is then sent as its JSON
+text, so that every row fits the column). Numbers are declared `number` even when the
+first ones are integers: a later fraction then fits the column it has. A column's
+type is what targets cannot change well: MeltanoLabs target-postgres 0.8.1 keeps an
+integer column and rounds 2400.5 to 2401; target-duckdb 0.8.0 moves the earlier
+values to a renamed column (`future_field_20261201_0916`).
 """
 
 from __future__ import annotations
@@ -29,8 +32,9 @@ DROP = "drop"
 Path = tuple[str, ...]
 
 
-# Python types of decoded JSON, by JSON type (bool first: it is an int too).
-_KINDS = ((bool, "boolean"), (int, "integer"), (float, "number"), (dict, "object"), (list, "array"))
+# Python types of decoded JSON, by JSON type (bool first: it is an int too). Integers
+# are numbers: see above.
+_KINDS = ((bool, "boolean"), (int, "number"), (float, "number"), (dict, "object"), (list, "array"))
 
 
 def _kind(value: Any) -> str:
@@ -67,11 +71,8 @@ def infer(value: Any) -> dict[str, Any]:
 
 def _widened(node: dict[str, Any], value: Any) -> dict[str, Any] | None:
     """The wider node an inferred `node` needs to hold `value`; None when it fits."""
-    have, got = _node_kind(node), _kind(value)
-    if got in ("null", have) or have == "string" or (have, got) == ("number", "integer"):
+    if _kind(value) in ("null", _node_kind(node)) or _node_kind(node) == "string":
         return None  # a string field takes anything, as text (`as_text`)
-    if (have, got) == ("integer", "number"):
-        return _scalar("number")
     return _scalar("string")
 
 

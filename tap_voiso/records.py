@@ -18,6 +18,7 @@ therefore checked here, in two tiers:
 from __future__ import annotations
 
 import logging
+import re
 from collections import Counter
 from typing import Any, Optional
 
@@ -35,6 +36,8 @@ _JSON_TYPES: dict[str, tuple[type, ...]] = {
 # Logged occurrences of one problem at one field before the rest are only counted.
 LOG_LIMIT = 3
 REQUIRED = ("id", "started_at")
+# What msgspec cannot take as a field's name in JSON.
+UNNAMEABLE = re.compile(r'[\\"\x00-\x1f]')
 
 
 def _msgspec_type(node: dict[str, Any], name: str) -> Any:
@@ -51,15 +54,27 @@ def _msgspec_type(node: dict[str, Any], name: str) -> Any:
     result: Any
     if kind == "object" and "properties" in node:
         required = set(node.get("required", []))
+        # Attributes are named f0, f1, ...: a field Voiso adds need not be an identifier
+        # (`msgspec.field(name=...)` is the key in the JSON).
         fields = [
-            (key, _msgspec_type(sub, f"{name}_{key}"))
+            (f"f{index}", _msgspec_type(sub, f"{name}_{index}"), msgspec.field(name=key))
             if key in required
-            else (key, Optional[_msgspec_type(sub, f"{name}_{key}")], None)  # noqa: UP045
-            for key, sub in node["properties"].items()
+            else (
+                f"f{index}",
+                Optional[_msgspec_type(sub, f"{name}_{index}")],  # noqa: UP045
+                msgspec.field(default=None, name=key),
+            )
+            for index, (key, sub) in enumerate(node["properties"].items())
+            if not UNNAMEABLE.search(key)
         ]
+        # A declared key msgspec cannot name (a quote, a backslash, a control character)
+        # is left unchecked, and so, at that level only, are new ones.
+        known = len(fields) == len(node["properties"])
         # gc=False: these Structs are built only to be thrown away and never form
         # cycles; left to the garbage collector, they cost three times as much.
-        result = msgspec.defstruct(name, fields, kw_only=True, gc=False, forbid_unknown_fields=True)
+        result = msgspec.defstruct(
+            name, fields, kw_only=True, gc=False, forbid_unknown_fields=known
+        )
     elif kind == "array":
         result = list[_msgspec_type(node.get("items", {}), f"{name}_item")]  # type: ignore[misc]
     else:

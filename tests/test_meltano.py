@@ -6,9 +6,11 @@ gives Meltano its own system database, so state from one test never leaks into a
 
 from __future__ import annotations
 
+import csv
 import itertools
 import json
 import os
+import re
 import subprocess
 from collections import Counter
 from datetime import datetime, timedelta, timezone
@@ -19,7 +21,7 @@ import pytest
 
 from tap_voiso.settings import DEFAULT_LOOKBACK_MINUTES
 from tap_voiso.windows import iso_ms, to_ms
-from tests.conftest import ROOT
+from tests.conftest import ROOT, check_bookmarks
 from tests.postgres import Postgres, postgres_server
 from voiso_simulator import DEFAULT_KEY, SimServer
 from voiso_simulator.data import parse_iso
@@ -28,11 +30,15 @@ MELTANO = str(ROOT / ".venv" / "bin" / "meltano")
 LOOKBACK_MS = DEFAULT_LOOKBACK_MINUTES * 60_000
 
 
-def recent_sim(make_sim, records: int = 3000) -> SimServer:
+def recent_sim(make_sim, records: int = 3000, **options: object) -> SimServer:
     """CDRs over the ten days up to now, some of them (long conversations) ending later."""
     start = datetime.now(timezone.utc) - timedelta(days=10)
     return make_sim(
-        records=records, start=start.strftime("%Y-%m-%dT%H:%M:%SZ"), span_days=10, burst=0
+        records=records,
+        start=start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        span_days=10,
+        burst=0,
+        **options,
     )
 
 
@@ -80,6 +86,7 @@ def test_meltano_run_twice_into_jsonl_second_run_reads_only_late_and_new_cdrs(ma
     state = json.loads(
         meltano(tmp_path, server, "state", "get", "dev:tap-voiso-to-target-jsonl").stdout
     )
+    check_bookmarks(state["singer_state"])
     bookmark = state["singer_state"]["bookmarks"]["cdrs"]["replication_key_value"]
 
     server.simulator.reset_log()
@@ -231,3 +238,111 @@ def test_duckdb_quick_start_target_loads_every_cdr(make_sim, tmp_path):
         [str(python), "-c", query, str(database)], capture_output=True, text=True, check=True
     )
     assert dict(json.loads(counts.stdout)) == Counter(r["type"] for r in served)
+
+
+# What each target holds of the new fields, by stream and id: (account_id, future_field),
+# as text, `None` for null; `cdrs` keeps `future_field` inside its JSON `data` column.
+Loaded = dict[str, dict[str, tuple[str | None, str | None]]]
+
+
+def loaded_from_postgres(postgres: Postgres) -> Loaded:
+    queries = {
+        "cdrs": "SELECT id, account_id, data->>'future_field' FROM evolved.cdrs",
+        "calls": "SELECT id, account_id, future_field FROM evolved.calls",
+    }
+    return {
+        stream: {row[0]: (row[1] or None, row[2] or None) for row in postgres.sql(query)}
+        for stream, query in queries.items()
+    }
+
+
+def loaded_from_duckdb(database: Path) -> Loaded:
+    python = ROOT / ".meltano" / "loaders" / "target-duckdb" / "venv" / "bin" / "python"
+    query = (
+        "import duckdb, json, sys; db = duckdb.connect(sys.argv[1], read_only=True); "
+        "print(json.dumps({"
+        "'cdrs': db.sql('SELECT id, account_id, data FROM voiso.cdrs').fetchall(), "
+        "'calls': db.sql('SELECT id, account_id, future_field FROM voiso.calls').fetchall()}, "
+        "default=str))"
+    )
+    result = subprocess.run(
+        [str(python), "-c", query, str(database)], capture_output=True, text=True, check=True
+    )
+    tables = json.loads(result.stdout)
+    future = {row[0]: json.loads(row[2] or "{}").get("future_field") for row in tables["cdrs"]}
+    return {
+        "cdrs": {row[0]: (row[1], _text(future[row[0]])) for row in tables["cdrs"]},
+        "calls": {row[0]: (row[1], _text(row[2])) for row in tables["calls"]},
+    }
+
+
+def loaded_from_csv(folder: Path) -> Loaded:
+    def rows(stream: str) -> list[dict[str, str]]:
+        with (folder / f"{stream}.csv").open(newline="") as file:
+            return list(csv.DictReader(file))
+
+    return {
+        "cdrs": {
+            row["id"]: (
+                row["account_id"] or None,
+                _text(csv_data_field(row["data"], "future_field")),
+            )
+            for row in rows("cdrs")
+        },
+        "calls": {
+            row["id"]: (row["account_id"] or None, row["future_field"] or None)
+            for row in rows("calls")
+        },
+    }
+
+
+def csv_data_field(text: str, key: str) -> str | None:
+    """A number in target-csv's `data` column: Python's repr (`Decimal('2.5')`), not JSON."""
+    found = re.search(rf"'{key}': (?:Decimal\(')?(-?[\d.]+)", text)
+    return found.group(1) if found else None
+
+
+def _text(value: object) -> str | None:
+    return None if value is None or value == "" else str(value)
+
+
+def served_new_fields(server: SimServer) -> Loaded:
+    served = server.simulator.visible_records()
+    pairs = {r["id"]: (r.get("account_id"), r["data"].get("future_field")) for r in served}
+    calls = {r["id"] for r in served if r["type"] == "call"}
+    return {"cdrs": pairs, "calls": {key: pairs[key] for key in calls}}
+
+
+def same_values(loaded: Loaded, expected: Loaded) -> None:
+    for stream, rows in expected.items():
+        assert set(loaded[stream]) == set(rows), stream
+        for record_id, (account_id, future) in rows.items():
+            got_account, got_future = loaded[stream][record_id]
+            assert got_account == account_id, (stream, record_id)
+            assert (got_future is None) == (future is None), (stream, record_id)
+            if future is not None:
+                assert float(str(got_future)) == future, (stream, record_id)
+
+
+@pytest.mark.parametrize("target", ["target-postgres", "target-duckdb", "target-csv"])
+def test_new_fields_mid_run_become_columns_with_their_values(make_sim, tmp_path, request, target):
+    """`account_id` appears half-way, `future_field` now and then: both become columns."""
+    server = recent_sim(make_sim, records=3000, new_fields=True)
+    expected = served_new_fields(server)
+    assert any(a is None for a, _ in expected["calls"].values())  # some rows predate them
+    assert any(f is not None for _, f in expected["calls"].values())
+    env = {"TAP_VOISO__SELECT": json.dumps(["cdrs.*", "calls.*"])}
+    if target == "target-postgres":
+        postgres = request.getfixturevalue("postgres")
+        env |= {"TARGET_POSTGRES_PORT": str(postgres.port)}
+        env |= {"TARGET_POSTGRES_DEFAULT_TARGET_SCHEMA": "evolved"}
+    env["TARGET_DUCKDB_FILEPATH"] = str(tmp_path / "warehouse.duckdb")
+    env["TARGET_CSV_OUTPUT_PATH"] = str(tmp_path / "csv")
+    meltano(tmp_path, server, "run", "tap-voiso", target, **env)
+    if target == "target-postgres":
+        loaded = loaded_from_postgres(postgres)
+    elif target == "target-duckdb":
+        loaded = loaded_from_duckdb(tmp_path / "warehouse.duckdb")
+    else:
+        loaded = loaded_from_csv(tmp_path / "csv")
+    same_values(loaded, expected)
