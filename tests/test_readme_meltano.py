@@ -13,6 +13,9 @@ import os
 import re
 import shutil
 import subprocess
+from urllib.parse import parse_qs, urlsplit
+
+import yaml
 
 from tests.conftest import ROOT
 from voiso_simulator import DEFAULT_KEY
@@ -62,6 +65,13 @@ def test_the_readmes_meltano_commands_run_as_written(make_sim, tmp_path):
     listed = by_command["meltano config list tap-voiso"].stdout
     assert "cluster_id" in listed
     assert "types" in listed
+    # The run read from the `start_date` set above: no environment of this project
+    # overrides `meltano config set`.
+    floors = {
+        parse_qs(urlsplit(url).query).get("started_at[gte]", [""])[0]
+        for url in server.simulator.requests
+    }
+    assert "2024-01-01T00:00:00.000Z" in floors
     assert DEFAULT_KEY not in listed  # sensitive: redacted
     tested = by_command["meltano invoke tap-voiso --test"]
     assert "Connection test passed" in tested.stderr + tested.stdout
@@ -76,3 +86,36 @@ def test_the_readmes_meltano_commands_run_as_written(make_sim, tmp_path):
     state = json.loads(by_command["meltano state get dev:tap-voiso-to-target-jsonl"].stdout)
     assert set(state) == {"singer_state"}
     assert state["singer_state"]["bookmarks"]["cdrs"]["replication_key"] == "started_at"
+
+
+def test_the_extractor_block_installs_from_a_clone_in_a_fresh_meltano_project(make_sim, tmp_path):
+    """The README's way in for another project: this repository's block, `pip_url` a clone."""
+    meltano = str(MELTANO_BIN / "meltano")
+    env = {**os.environ, "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false"}
+
+    def run(*args: str, cwd=tmp_path, **extra: str) -> subprocess.CompletedProcess:
+        result = subprocess.run(
+            [meltano, *args], cwd=cwd, env={**env, **extra}, capture_output=True, text=True,
+            timeout=600, check=False,
+        )  # fmt: skip
+        assert result.returncode == 0, f"{args}\n{result.stderr[-3000:]}"
+        return result
+
+    run("init", "fresh")
+    project = tmp_path / "fresh"
+    readme = (ROOT / "README.md").read_text()
+    assert re.search(r"\n    pip_url: /path/to/tap-voiso +# or: from a clone\n", readme)
+    ours = yaml.safe_load((ROOT / "meltano.yml").read_text())
+    block = next(p for p in ours["plugins"]["extractors"] if p["name"] == "tap-voiso")
+    block["pip_url"] = str(ROOT)  # a clone of tap-voiso: this one
+    fresh = yaml.safe_load((project / "meltano.yml").read_text())
+    fresh.setdefault("plugins", {})["extractors"] = [block]
+    (project / "meltano.yml").write_text(yaml.safe_dump(fresh, sort_keys=False))
+    run("install", "tap-voiso", cwd=project)
+    server = make_sim(records=300, burst=0)
+    tested = run(
+        "invoke", "tap-voiso", "--test", cwd=project,
+        TAP_VOISO_API_KEY=DEFAULT_KEY, TAP_VOISO_API_URL=server.url,
+    )  # fmt: skip
+    assert "Connection test passed" in tested.stderr + tested.stdout
+    assert "this key can read 300 CDRs" in tested.stderr + tested.stdout
