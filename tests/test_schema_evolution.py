@@ -299,3 +299,28 @@ def test_schema_test_gives_every_channel_stream_its_whole_schema(make_sim, tmp_p
     for stream, cdr_type in channels.items():
         fields = {key for cdr in served(server, cdr_type).values() for key in cdr}
         assert fields <= set(schemas[stream]["properties"]), stream
+
+
+@pytest.mark.parametrize(
+    ("settings", "column"),
+    [
+        ({"stream_maps": {"cdrs": {"cost": None}}}, "account_id"),
+        ({"flattening_enabled": True, "flattening_max_depth": 1}, "data__future_field"),
+    ],
+)
+def test_stream_maps_and_flattening_see_the_new_fields(make_sim, settings, column):
+    """The new field reaches the SCHEMA as the map or the flattening shapes it."""
+    server = make_sim(records=4000, burst=0, new_fields=True)
+    result = run_tap(tap_config(server, **settings))
+    declared: set[str] = set()
+    holding = 0
+    for message in result.messages:
+        if message["type"] == "SCHEMA":
+            declared = set(message["schema"]["properties"])
+            assert "cost" not in declared or "stream_maps" not in settings
+        elif message["type"] == "RECORD" and message["record"].get(column) is not None:
+            assert column in declared
+            holding += 1
+    assert column not in result.schemas[0]["schema"]["properties"]
+    assert holding > 0
+    assert len(result.records) == 4000
