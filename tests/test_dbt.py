@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import math
+import re
+import shutil
 import subprocess
 from collections import Counter
 from dataclasses import dataclass, field
@@ -34,6 +36,13 @@ KEYS = {
 EXPECTED = {"voiso__queue_daily": kpis.queue_daily, "voiso__agent_daily": kpis.agent_daily}
 MANILA = "Asia/Manila"
 SCHEMAS = {"UTC": "voiso_analytics", MANILA: "voiso_manila"}
+# The second build also moves the other definitions off their defaults.
+RULES = {
+    "UTC": kpis.Definitions(),
+    MANILA: kpis.Definitions(
+        timezone=MANILA, abandoned=("abandoned", "no_answer"), service_level_seconds=30
+    ),
+}
 DUCKDB_PYTHON = ROOT / ".meltano" / "loaders" / "target-duckdb" / "venv" / "bin" / "python"
 
 
@@ -47,6 +56,7 @@ class Warehouse:
     source_ids: list[int] = field(default_factory=list)
     catalog: dict[str, Any] = field(default_factory=dict)
     manifest: dict[str, Any] = field(default_factory=dict)
+    path: Path | None = None  # the DuckDB file
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +100,13 @@ def build_everything(
     warehouse.built["UTC"] = models(SCHEMAS["UTC"])
     manila = {
         f"{prefix}_SCHEMA": SCHEMAS[MANILA],
-        f"{prefix}_VARS": json.dumps({"voiso_timezone": MANILA}),
+        f"{prefix}_VARS": json.dumps(
+            {
+                "voiso_timezone": MANILA,
+                "voiso_abandoned_dispositions": list(RULES[MANILA].abandoned),
+                "voiso_service_level_seconds": RULES[MANILA].service_level_seconds,
+            }
+        ),
     }
     meltano(tmp, sim, "run", f"{utility}:build", **env, **manila)
     warehouse.built[MANILA] = models(SCHEMAS[MANILA])
@@ -106,28 +122,35 @@ def build_everything(
     return warehouse
 
 
+def duckdb_rows(database: Path, query: str, *, as_dicts: bool = False) -> list[Any]:
+    """Rows of a query, read with the DuckDB that wrote the file (target-duckdb's)."""
+    script = (
+        "import duckdb, json, sys\n"
+        "cursor = duckdb.connect(sys.argv[1], read_only=True).execute(sys.argv[2])\n"
+        "names = [d[0] for d in cursor.description]\n"
+        "rows = cursor.fetchall()\n"
+        "out = [dict(zip(names, r)) for r in rows] if sys.argv[3] == '1' else rows\n"
+        "print(json.dumps(out, default=str))\n"
+    )
+    result = subprocess.run(
+        [str(DUCKDB_PYTHON), "-c", script, str(database), query, "1" if as_dicts else "0"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return json.loads(result.stdout)
+
+
 @pytest.fixture(scope="module")
 def duckdb(sim, served, tmp_path_factory) -> Warehouse:
     tmp = tmp_path_factory.mktemp("dbt-duckdb")
     database = tmp / "warehouse.duckdb"
 
     def read(query: str, *, as_dicts: bool = False) -> list[Any]:
-        script = (
-            "import duckdb, json, sys\n"
-            "cursor = duckdb.connect(sys.argv[1], read_only=True).execute(sys.argv[2])\n"
-            "names = [d[0] for d in cursor.description]\n"
-            "rows = cursor.fetchall()\n"
-            "out = [dict(zip(names, r)) for r in rows] if sys.argv[3] == '1' else rows\n"
-            "print(json.dumps(out, default=str))\n"
-        )
-        result = subprocess.run(
-            [str(DUCKDB_PYTHON), "-c", script, str(database), query, "1" if as_dicts else "0"],
-            capture_output=True, text=True, check=True,
-        )  # fmt: skip
-        return json.loads(result.stdout)
+        return duckdb_rows(database, query, as_dicts=as_dicts)
 
     env = {"TARGET_DUCKDB_FILEPATH": str(database), "DBT_DUCKDB_PATH": str(database)}
-    return build_everything(tmp, sim, served, "target-duckdb", "dbt-duckdb", env, read)
+    warehouse = build_everything(tmp, sim, served, "target-duckdb", "dbt-duckdb", env, read)
+    warehouse.path = database
+    return warehouse
 
 
 @pytest.fixture(scope="module")
@@ -177,7 +200,7 @@ def assert_matches(rows: list[dict[str, Any]], expected: dict, keys: tuple[str, 
 @pytest.mark.parametrize("warehouse", WAREHOUSES)
 def test_kpis_match_ground_truth(request, served, warehouse, timezone, model):
     built = request.getfixturevalue(warehouse).built[timezone][model]
-    expected = EXPECTED[model](served, kpis.Definitions(timezone=timezone))
+    expected = EXPECTED[model](served, RULES[timezone])
     assert expected
     assert_matches(built, expected, KEYS[model])
 
@@ -255,4 +278,78 @@ def test_meltano_yml_declares_the_dbt_utilities_inline():
         assert {"namespace", "pip_url", "executable", "commands", "settings"} <= utility.keys()
         assert "variant" not in utility
         assert utility["executable"] == "dbt"
-        assert {"build", "run", "test", "docs-generate"} <= set(utility["commands"])
+        assert {"build", "run", "test", "docs-generate", "debug"} <= set(utility["commands"])
+    # The profile reads the PostgreSQL that target-postgres writes, by default.
+    (loader,) = [p for p in project["plugins"]["loaders"] if p["name"] == "target-postgres"]
+    settings = {s["name"]: s["value"] for s in utilities["dbt-postgres"]["settings"]}
+    for name in ("host", "port", "user", "password"):
+        assert settings[name] == loader["config"][name]
+    assert settings["dbname"] == loader["config"]["database"]
+
+
+def test_the_readme_lists_every_var_the_package_defines():
+    project = yaml.safe_load((ROOT / "dbt_voiso" / "dbt_project.yml").read_text())
+    readme = (ROOT / "README.md").read_text()
+    documented = set(re.findall(r"^\| `(voiso_[a-z]\w*)` \|", readme, re.MULTILINE))
+    assert documented == set(project["vars"])
+
+
+def test_the_demos_kpi_table_shows_each_queues_figures(duckdb, served):
+    """What scripts/demo prints after `dbt build`: per queue, over all days and directions."""
+    assert duckdb.path is not None
+    printed = subprocess.run(
+        [str(DUCKDB_PYTHON), str(ROOT / "scripts" / "kpi_table.py"), str(duckdb.path)],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    calls = [r for r in served if r["type"] == "call" and r["data"].get("queue")]
+    rules = kpis.Definitions()
+    lines = printed.splitlines()
+    assert "offered  answer rate  service level  AHT (s)" in lines[2]
+    rows = {line[:22].strip(): line[22:].split() for line in lines[3:]}
+    assert set(rows) == {c["data"]["queue"]["name"] for c in calls}
+    for name, (offered, answer_rate, service_level, aht) in rows.items():
+        queue = [c for c in calls if c["data"]["queue"]["name"] == name]
+        answered = [c for c in queue if c["disposition"] in rules.answered]
+        within = [c for c in answered if c["data"]["durations"]["queue"] <= 20]
+        handle = [c["data"]["durations"]["talk"] + c["data"]["durations"]["hold"] for c in answered]
+        assert int(offered) == len(queue)
+        assert answer_rate == f"{len(answered) / len(queue):.1%}"
+        assert service_level == f"{len(within) / len(queue):.1%}"
+        assert aht == f"{sum(handle) / len(handle):.1f}"
+
+
+def test_a_dbt_project_installs_the_package_from_packages_yml(duckdb, served, tmp_path):
+    """The README's packages.yml, the git URL pointed at this clone (its last commit)."""
+    assert duckdb.path is not None
+    readme = (ROOT / "README.md").read_text()
+    packages = yaml.safe_load(re.search(r"# packages.yml\n(.*?)```", readme, re.DOTALL)[1])
+    vars_ = yaml.safe_load(re.search(r"# dbt_project.yml\n(.*?)```", readme, re.DOTALL)[1])
+    commit = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    (package,) = packages["packages"]
+    package.update(git=ROOT.as_uri(), revision=commit)
+    project = tmp_path / "analytics"
+    project.mkdir()
+    (project / "packages.yml").write_text(yaml.safe_dump(packages))
+    (project / "dbt_project.yml").write_text(
+        yaml.safe_dump({"name": "analytics", "profile": "analytics", **vars_})
+    )
+    database = tmp_path / "copy.duckdb"
+    shutil.copy(duckdb.path, database)
+    profile = {"type": "duckdb", "path": str(database), "schema": "analytics"}
+    (project / "profiles.yml").write_text(
+        yaml.safe_dump({"analytics": {"target": "dev", "outputs": {"dev": profile}}})
+    )
+    dbt = str(ROOT / ".meltano" / "utilities" / "dbt-duckdb" / "venv" / "bin" / "dbt")
+    for command in (["deps"], ["build"]):
+        result = subprocess.run(
+            [dbt, *command, "--project-dir", str(project), "--profiles-dir", str(project)],
+            cwd=project, capture_output=True, text=True, timeout=300, check=False,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stdout[-3000:]
+    assert (project / "dbt_packages" / "dbt_voiso" / "dbt_project.yml").exists()
+    rows = duckdb_rows(database, "SELECT * FROM analytics.voiso__queue_daily", as_dicts=True)
+    rules = kpis.Definitions(timezone=vars_["vars"]["voiso_timezone"])
+    expected = kpis.queue_daily(served, rules)
+    assert_matches(rows, expected, KEYS["voiso__queue_daily"])
