@@ -17,6 +17,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import yaml
@@ -57,6 +58,7 @@ class Warehouse:
     catalog: dict[str, Any] = field(default_factory=dict)
     manifest: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None  # the DuckDB file
+    reread_from: list[str] = field(default_factory=list)  # started_at[gte] the re-read sent
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +118,10 @@ def build_everything(
     # An overlapping run: from the middle of the data, so half the CDRs come again.
     overlap = {"TAP_VOISO_START_DATE": midpoint(served)}
     build = (f"{utility}:build",)
+    sim.simulator.reset_log()
     meltano(tmp, sim, "run", "--full-refresh", "tap-voiso", loader, *build, **env, **overlap)
+    for request in sim.simulator.requests:
+        warehouse.reread_from += parse_qs(urlsplit(request).query).get("started_at[gte]", [])
     count_source()
     warehouse.reread = models(SCHEMAS["UTC"])
     return warehouse
@@ -237,6 +242,8 @@ def test_manila_days_move_calls_across_the_utc_day_boundary(request, served, war
 def test_a_run_that_reads_cdrs_again_changes_no_kpi(request, served, warehouse):
     built = request.getfixturevalue(warehouse)
     again = sum(1 for r in served if parse_iso(r["started_at"]) >= parse_iso(midpoint(served)))
+    # The second run did read the second half again (from the midpoint on).
+    assert min(built.reread_from, key=parse_iso) == midpoint(served)
     assert built.source_ids == [len(served), len(served)]
     if warehouse == "postgres":  # append-only: the re-read CDRs are there twice
         assert built.source_rows == [len(served), len(served) + again]
