@@ -53,8 +53,8 @@ class Warehouse:
 
     built: dict[str, dict[str, list[dict[str, Any]]]] = field(default_factory=dict)
     reread: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
-    source_rows: list[int] = field(default_factory=list)  # (rows, distinct ids) per load
-    source_ids: list[int] = field(default_factory=list)
+    source_rows: list[int] = field(default_factory=list)  # rows of voiso.cdrs, per load
+    source_ids: list[int] = field(default_factory=list)  # distinct ids, per load
     catalog: dict[str, Any] = field(default_factory=dict)
     manifest: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None  # the DuckDB file
