@@ -25,7 +25,7 @@ from singer_sdk.singerlib.messages import RecordMessage
 from tap_voiso import settings
 from tap_voiso.chain import PageRead, WindowDone
 from tap_voiso.client import VoisoStream
-from tap_voiso.errors import OneLinePerStop
+from tap_voiso.errors import OneLinePerStop, StateError
 from tap_voiso.output import RawRecordMessage, record_line_parts
 from tap_voiso.pages import PageToken
 from tap_voiso.progress import Progress
@@ -110,12 +110,30 @@ class CdrsStream(VoisoStream):
         if not bookmark:
             return None, Window(floor_ms, max(floor_ms, end_ms))
         bookmark_ms = to_ms(settings.parse_datetime(bookmark))
+        if bookmark_ms > end_ms:
+            raise StateError(self._future_bookmark(bookmark, end_ms))
         start_ms = max(floor_ms, bookmark_ms)
         lookback_ms = (
             int(self.config.get("lookback_minutes", settings.DEFAULT_LOOKBACK_MINUTES)) * 60_000
         )
         late = Window(floor_ms, min(bookmark_ms, end_ms), max(0, bookmark_ms - lookback_ms))
         return (None if late.empty else late), Window(start_ms, max(start_ms, end_ms))
+
+    def _future_bookmark(self, bookmark: str, end_ms: int) -> str:
+        """Why a bookmark later than the run's end stops the run, and how to reset it.
+
+        Read on, such a run would read nothing and exit 0, and so would every run after
+        it, for as long as the clock takes to catch up with the bookmark.
+        """
+        by_end_date = end_ms < to_ms(self.get_replication_key_signpost(None))  # type: ignore[arg-type]
+        return (
+            f"The bookmark of stream `{self.name}` is {bookmark}, later than this run's end, "
+            f"{iso_ms(end_ms)} ({'`end_date`' if by_end_date else 'the time this run started'})"
+            ": no CDR after it would ever be read. If the state is wrong, reset it: "
+            "`meltano state clear <state id>` (the next run starts from `start_date`), or pass "
+            "`--state` with an earlier bookmark"
+            + (", or raise `end_date`." if by_end_date else ".")
+        )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         """The SDK's stream, whose logger says a known stop in one line (`OneLinePerStop`)."""
