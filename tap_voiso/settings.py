@@ -137,7 +137,8 @@ CONFIG_SCHEMA = th.PropertiesList(
         th.NumberType(minimum=1, maximum=600),
         default=DEFAULT_REQUEST_TIMEOUT,
         title="Request timeout (seconds)",
-        description="Seconds to wait for a response before retrying the request.",
+        description="Seconds a whole response (its body included) may take before the request "
+        "is cut and retried.",
     ),
     th.Property(
         "progress_seconds",
