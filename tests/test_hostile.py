@@ -97,12 +97,17 @@ def tls_simulator(certs: Path) -> SimServer:
 
 
 def sim_case(
-    *args: str, config: dict[str, Any] | None = None, state_text: str | None = None, **switches: Any
+    *args: str,
+    config: dict[str, Any] | None = None,
+    state_text: str | None = None,
+    rewrite: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    **switches: Any,
 ) -> Callable[[Path, Path], Outcome]:
     """A run against the simulator with `switches`, `config` overrides and CLI `args`."""
 
     def run(tmp_path: Path, certs: Path) -> Outcome:
         server = simulator(**switches)
+        server.simulator.rewrite = rewrite
         extra = list(args)
         if state_text is not None:
             (tmp_path / "state.json").write_text(state_text)
@@ -224,6 +229,7 @@ CASES: dict[str, Callable[[Path, Path], Outcome]] = {
         )
         for mode, status in ECHOES
     },
+    "echo-in-records": sim_case(rewrite=lambda cdr: {**cdr, "tags": [f"Bearer {SECRET}"]}),
     "password-401": sim_case(config={"api_key": SECRET + "-revoked"}),
     "password-refused": url_case(f"http://127.0.0.1:{closed_port()}"),
     "password-unresolved": url_case("http://no-such-host.invalid:9"),
@@ -285,6 +291,13 @@ def test_a_key_the_server_echoes_is_redacted_from_the_error_and_each_retry(outco
     retries = [text for text in found.result.stderr.splitlines() if "Retrying in" in text]
     assert len(retries) == (1 if status == "500" else 0)
     assert all("Bearer <redacted>" in text for text in retries)
+
+
+def test_a_key_the_server_copies_into_cdrs_is_redacted_from_the_records(outcome):
+    found = outcome("echo-in-records")
+    assert found.result.returncode == 0, found.result.stderr[-3000:]
+    assert len(found.records) == len(found.facts["visible"]) == RECORDS
+    assert all(r["tags"] == ["Bearer <redacted>"] for r in found.records)
 
 
 @pytest.mark.parametrize(
