@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import queue
+import ssl
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -34,11 +35,12 @@ from tap_voiso.errors import (
 )
 from tap_voiso.pages import Page, PageToken, parse_page
 from tap_voiso.redact import display_url
-from tap_voiso.retries import (
+from tap_voiso.retries import (  # `_causes`: how urllib3 nests the socket's error
     TRANSIENT_ERRORS,
     RateGate,
     RequestSlots,
     Retrier,
+    _causes,
     describe,
     unresolved,
 )
@@ -193,6 +195,14 @@ def read_body(response: requests.Response, timeout: float) -> None:
         response.close()  # the rest is never read: the connection cannot be reused
         raise BodyTooLarge
     response._content = body  # requests' store for `content` (see above)
+
+
+def describe_certificate(exc: BaseException) -> str:
+    """What the certificate check said, as OpenSSL put it."""
+    for cause in _causes(exc):
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return cause.verify_message or str(cause)
+    return str(exc)
 
 
 def _timed_out(response: requests.Response, timeout: float) -> requests.exceptions.ReadTimeout:
@@ -365,6 +375,16 @@ class VoisoStream(RESTStream[PageToken]):
                     f"Bad response: the API redirected more than {session.max_redirects} times "
                     f"(a redirect loop, last at {display_url(last.split('?')[0])}). "
                     "Check `api_url`."
+                )
+                raise BadResponseError(msg) from None
+            except requests.exceptions.SSLError as exc:
+                if not any(isinstance(c, ssl.SSLCertVerificationError) for c in _causes(exc)):
+                    raise
+                msg = (
+                    f"The certificate of {display_url(self.url_base)} is not trusted "
+                    f"({describe_certificate(exc)}); retrying cannot change that. If a proxy "
+                    "inspects TLS on your network, set REQUESTS_CA_BUNDLE to a PEM file "
+                    "holding its CA (see the README's Security section)."
                 )
                 raise BadResponseError(msg) from None
             read_body(response, self.timeout)

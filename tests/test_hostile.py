@@ -160,15 +160,19 @@ def url_case(url: str, *args: str) -> Callable[[Path, Path], Outcome]:
     return run
 
 
-def tls_case(variable: str) -> Callable[[Path, Path], Outcome]:
+def tls_case(variable: str | None) -> Callable[[Path, Path], Outcome]:
+    """The simulator over https, its CA named by `variable` (None: by neither variable)."""
+
     def run(tmp_path: Path, certs: Path) -> Outcome:
         server = tls_simulator(certs)
         _, cert = tls_context(certs)
         with serving(server):
             host, port = server.server_address[:2]
             began = time.monotonic()
-            # Empty, the other variable gives way (requests takes the first one set).
-            env = {"REQUESTS_CA_BUNDLE": "", "CURL_CA_BUNDLE": "", variable: str(cert)}
+            # Empty, a variable gives way to the other (requests takes the first one set).
+            env = {"REQUESTS_CA_BUNDLE": "", "CURL_CA_BUNDLE": ""}
+            if variable is not None:
+                env[variable] = str(cert)
             result = run_cli(config_for(f"https://{host}:{port}"), tmp_path, env=env)
             return Outcome(
                 result,
@@ -254,6 +258,7 @@ CASES: dict[str, Callable[[Path, Path], Outcome]] = {
     "https-to-http": downgrade_case,
     "REQUESTS_CA_BUNDLE": tls_case("REQUESTS_CA_BUNDLE"),
     "CURL_CA_BUNDLE": tls_case("CURL_CA_BUNDLE"),
+    "untrusted-certificate": tls_case(None),
 }
 
 
@@ -351,6 +356,7 @@ STOPS = {
     "nested-422": ["HTTP 422"],
     "redirect-loop": ["redirect loop"],
     "https-to-http": ["refuses a redirect from https to http"],
+    "untrusted-certificate": ["is not trusted", "self-signed certificate", "REQUESTS_CA_BUNDLE"],
 }
 
 
@@ -386,6 +392,10 @@ def test_deep_nesting_and_redirect_loops_leave_no_traceback_noise(outcome, name)
     stderr = outcome(name).result.stderr
     for noise in ("maximum recursion depth", "Exceeded 30 redirects", "RecursionError"):
         assert noise not in stderr
+
+
+def test_an_untrusted_certificate_is_not_retried(outcome):
+    assert "Retrying in" not in outcome("untrusted-certificate").result.stderr
 
 
 def test_nothing_is_sent_over_http_after_a_redirect_from_https(outcome):
