@@ -384,7 +384,6 @@ def test_meltanos_singer_state_wrapper_is_read_as_the_state(outcome):
 def test_request_timeout_cuts_a_body_that_is_still_arriving(outcome):
     found = outcome("drip")
     assert found.facts["respond"].sent < 20  # cut long before the 55-byte body was through
-    assert found.seconds < 15
 
 
 @pytest.mark.parametrize("name", ["nested-200", "nested-422", "redirect-loop"])
