@@ -433,3 +433,4 @@ def test_no_line_the_tap_writes_holds_a_secret(outcome):
             reached_api += 1
             assert " DEBUG " in found.result.stderr, name  # the most verbose level was on
     assert reached_api >= 20
+    assert len(CASES) == 36  # the count the README's Security section gives
