@@ -36,6 +36,18 @@ class OffsetCapError(VoisoError):
     """Without a cursor, offset paging cannot reach the rest of a window."""
 
 
+class StateError(VoisoError):
+    """The state the run was given cannot be used: unreadable, mis-shaped, or past the run's end."""
+
+
+class ResponseTooLargeError(VoisoError):
+    """A response body (decompressed) larger than the tap will hold in memory."""
+
+
+class BadResponseError(VoisoError):
+    """A response the tap must not follow or cannot read: a redirect loop, a downgrade to http."""
+
+
 class SchemaChangeError(VoisoError):
     """A CDR held a field the schema does not declare, and `schema_changes` is `fail`."""
 

@@ -26,7 +26,7 @@ from singer_sdk.singerlib.messages import RecordMessage
 from tap_voiso import settings
 from tap_voiso.chain import PageRead, WindowDone
 from tap_voiso.client import VoisoStream
-from tap_voiso.errors import OneLinePerStop, RetriesExhaustedError
+from tap_voiso.errors import OneLinePerStop, RetriesExhaustedError, StateError
 from tap_voiso.evolution import DROP, EVOLVE, SchemaEvolution
 from tap_voiso.output import RawRecordMessage, record_line_parts
 from tap_voiso.pages import PageToken
@@ -50,21 +50,6 @@ API_SCHEMA = cdr_schema()
 ONE_LINE_PER_STOP = OneLinePerStop()
 # A connection test's tries: one request, and one more should the first fail in passing.
 PROBE_TRIES = 2
-
-
-def bookmarks_in_one_format(state: Mapping[str, Any]) -> None:
-    """Rewrite, in place, each parseable bookmark of a tap state in the one format (`iso_ms`).
-
-    A state written by an older version, or by hand (`...+00:00`, no milliseconds),
-    then reads like every STATE this tap writes; the SDK compares bookmarks as strings.
-    """
-    for bookmark in state.get("bookmarks", {}).values():
-        value = bookmark.get("replication_key_value") if isinstance(bookmark, dict) else None
-        if isinstance(value, str):
-            try:
-                bookmark["replication_key_value"] = iso_ms(to_ms(settings.parse_datetime(value)))
-            except ValueError:
-                continue  # left as it is, for the run to report
 
 
 class RawPage(dict):  # type: ignore[type-arg]
@@ -127,7 +112,8 @@ class CdrsStream(VoisoStream):
         started. The lookback is only the margin for the API's listing delay.
         """
         # The signpost is the run's start time, frozen when the sync began.
-        end = settings.parse_datetime(str(self.get_replication_key_signpost(None)))
+        started = settings.parse_datetime(str(self.get_replication_key_signpost(None)))
+        end, started_ms = started, to_ms(started)
         if self.config.get("end_date"):
             end = min(end, settings.parse_datetime(self.config["end_date"]))
         end_ms = to_ms(end)
@@ -138,6 +124,8 @@ class CdrsStream(VoisoStream):
         if not bookmark or self.replication_method == REPLICATION_FULL_TABLE:
             return None, Window(floor_ms, max(floor_ms, end_ms))
         bookmark_ms = to_ms(settings.parse_datetime(bookmark))
+        if bookmark_ms > started_ms:
+            raise StateError(self._future_bookmark(bookmark, started_ms))
         start_ms = max(floor_ms, bookmark_ms)
         lookback_ms = (
             int(self.config.get("lookback_minutes", settings.DEFAULT_LOOKBACK_MINUTES)) * 60_000
@@ -153,6 +141,21 @@ class CdrsStream(VoisoStream):
         """
         start = super().get_replication_key_signpost(context)
         return iso_ms(to_ms(start)) if isinstance(start, datetime) else start
+
+    def _future_bookmark(self, bookmark: str, started_ms: int) -> str:
+        """Why a bookmark later than the run's start stops the run, and how to reset it.
+
+        No run can have written it (a bookmark is the end of a window read, never past
+        the time its run started). Read on, the run would read nothing and exit 0, and
+        so would every run after it until the clock caught up. A bookmark past
+        `end_date` alone is no such sign: that run reads the late CDRs up to `end_date`.
+        """
+        return (
+            f"The bookmark of stream `{self.name}` is {bookmark}, later than the time this "
+            f"run started ({iso_ms(started_ms)}): no run wrote it, and no CDR after it would "
+            "ever be read. Reset the state: `meltano state clear <state id>` (the next run "
+            "starts from `start_date`), or pass `--state` with an earlier bookmark."
+        )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         """The SDK's stream, whose logger says a known stop in one line (`OneLinePerStop`)."""
