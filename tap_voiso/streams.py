@@ -150,6 +150,9 @@ class CdrsStream(VoisoStream):
         self.logger.info("Reading new CDRs: started_at in %s, %s", new, at_once)
         yield from self._read_range(new, self.name, checkpoint=True)
         self.checker.log_summary()
+        rate_limited = self.retrier.rate_limit.summary()
+        if rate_limited:
+            self.logger.info(rate_limited)
 
     def _read_range(
         self, full: Window, label: str, *, checkpoint: bool

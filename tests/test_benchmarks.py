@@ -16,7 +16,9 @@ import sys
 
 import pytest
 
+from benchmarks.run import SHAPE_SPAN_DAYS
 from tests.conftest import ROOT
+from voiso_simulator.data import SHAPES
 
 AS_WRITTEN_UP_TO = 10_000
 
@@ -75,3 +77,41 @@ def test_a_readme_benchmark_command_runs_and_reports_its_contenders(command):
     assert all(rate > 0 and rss > 0 and per_page >= 1 for rate, rss, per_page, _ in table.values())
     if "--only" not in command:
         assert "tap-voiso / msgspec loop:" in result.stdout
+
+
+def run_benchmark(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "benchmarks.run", *args],
+        cwd=ROOT, capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("shape", "span_days"),
+    [("even", 30), ("part", 330), ("business-hours", 30), ("campaigns", 30), ("late-start", 1110)],
+)
+def test_the_benchmark_runs_on_each_data_shape(shape, span_days):
+    result = run_benchmark("--records", "2000", "--rounds", "1", "--shape", shape, "--only", "tap")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert f"shape {shape} over {span_days} days" in result.stdout
+    rate, _, per_page, limited = rows(result.stdout)["tap-voiso"]
+    assert rate > 0
+    assert per_page >= 1  # 2 pages of data, at least one request each
+    assert limited == 0
+
+
+def test_every_data_shape_has_a_benchmark_span():
+    assert set(SHAPES) == set(SHAPE_SPAN_DAYS)
+
+
+def test_under_a_rate_limit_the_benchmark_counts_429s_and_the_loops_wait_them_out():
+    result = run_benchmark(
+        "--records", "8000", "--latency-ms", "20", "--rounds", "1", "--rate", "4"
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    table = rows(result.stdout)
+    assert set(table) == {"raw loop", "msgspec loop", "tap-voiso"}
+    # The loops send 8 requests back to back: a bucket of 4 cannot pass them all.
+    assert table["raw loop"][3] > 0
+    assert table["raw loop"][2] == (8 + table["raw loop"][3]) / 8
+    assert "1.25 requests a page at 4/s: 2.50 s" in result.stdout

@@ -1,0 +1,86 @@
+"""Under a rate limit the run slows down and never stops, unless nothing gets through.
+
+The simulator's limit is a token bucket (N requests a second, 429 with `Retry-After`
+beyond). These run the real CLI, with real waits, against it.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections import Counter
+
+import pytest
+
+from tests.conftest import parse_messages, run_cli, run_tap, tap_config
+
+
+def warnings(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if "| WARNING " in line]
+
+
+@pytest.mark.parametrize("rate", [5, 10])
+def test_a_sustained_rate_limit_slows_the_run_and_every_cdr_arrives_once(make_sim, tmp_path, rate):
+    server = make_sim(records=4000, burst=0, latency_ms=20, rate_limit_per_second=rate)
+    sim = server.simulator
+    # 40 pages, twelve readers; one try per request: a 429 must not use it up.
+    config = tap_config(server, page_size=100, max_tries=1)
+    result = run_cli(config, tmp_path, timeout=120)
+
+    assert result.returncode == 0, result.stderr[-3000:]
+    emitted = Counter(r["id"] for r in parse_messages(result.stdout).records)
+    assert emitted == Counter(r["id"] for r in sim.visible_records())
+    limited = sim.statuses.count(429)
+    assert limited > 0  # the limit was met
+    assert limited <= len(sim.statuses) / 4
+    assert sim.max_inflight > 1  # several readers all the same
+    assert len(warnings(result.stderr)) <= 5
+    # One WARNING when it begins, and a summary that counts what the API answered.
+    assert sum("its rate limit is reached" in line for line in warnings(result.stderr)) == 1
+    summary = re.search(
+        r"Rate limit: (\d+) of (\d+) requests were answered HTTP 429", result.stderr
+    )
+    assert summary, result.stderr[-3000:]
+    assert (int(summary[1]), int(summary[2])) == (limited, len(sim.statuses))
+
+
+def test_429s_in_a_row_cost_no_tries_and_log_one_warning(make_sim, tmp_path):
+    server = make_sim(records=300, burst=0, fail_next=["429"] * 4, retry_after_seconds=0)
+    result = run_cli(tap_config(server, page_size=100, max_tries=2), tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    emitted = Counter(r["id"] for r in parse_messages(result.stdout).records)
+    assert emitted == Counter(r["id"] for r in server.simulator.visible_records())
+    assert server.simulator.statuses.count(429) == 4
+    assert len(warnings(result.stderr)) == 1
+    assert "Rate limit: 4 of" in result.stderr
+
+
+def test_a_run_that_gets_nothing_through_for_its_patience_stops_naming_the_rate_limit(
+    make_sim, tmp_path
+):
+    server = make_sim(records=300, fault_rate=1.0, fault_mix=["429"], retry_after_seconds=1)
+    began = time.monotonic()
+    result = run_cli(tap_config(server, rate_limit_patience_seconds=3), tmp_path, timeout=60)
+    took = time.monotonic() - began
+    assert result.returncode == 1
+    assert "Voiso's rate limit (HTTP 429, too many requests) let no request through" in (
+        result.stderr
+    )
+    assert "(the `rate_limit_patience_seconds` setting)" in result.stderr
+    assert '"RECORD"' not in result.stdout
+    assert 2 <= took < 30
+    # It waited as asked (one request a second), rather than hammering the API.
+    assert len(server.simulator.requests) <= 5
+
+
+def test_a_run_opens_with_4_requests_in_flight_and_grows_to_concurrency(make_sim):
+    # A small first burst: against a rate limit, 4 requests at most find it, not 12.
+    server = make_sim(records=6000, burst=0, latency_ms=100)
+    sim = server.simulator
+    result = run_tap(tap_config(server, page_size=100))
+    assert len({r["id"] for r in result.records}) == 6000
+    for began in sim.started:
+        in_flight = sum(t <= began for t in sim.started) - sum(t < began for t, _ in sim.answered)
+        through = sum(t < began and status == 200 for t, status in sim.answered)
+        assert in_flight <= 4 + through
+    assert sim.max_inflight == 12
