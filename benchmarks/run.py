@@ -19,7 +19,8 @@ contender's own process (its `ru_maxrss`), not the simulator's.
 `--rate N` makes the simulator accept N requests a second (a token bucket; 429 with
 `Retry-After` beyond); the loops then wait as `Retry-After` asks. Beside speed, each
 contender's requests (the simulator's count, 429s included) per page of data
-(ceil(CDRs / 1000)), and how many of them were 429s.
+(ceil(CDRs / 1000)), how many of them were 429s (medians), and the most WARNING lines
+its log held in a round.
 """
 
 from __future__ import annotations
@@ -133,8 +134,8 @@ def simulator_requests(url: str) -> tuple[int, int]:
     return stats["requests"], stats["by_status"].get("429", 0)
 
 
-def measure(command: list[str], url: str) -> tuple[float, float, int, int]:
-    """Wall seconds, peak RSS (MB), requests and 429s of one run of `command`."""
+def measure(command: list[str], url: str) -> tuple[float, float, int, int, int]:
+    """Wall seconds, peak RSS (MB), requests, 429s and WARNING lines of one run of `command`."""
     requests.post(url + "/_sim/reset", timeout=30).raise_for_status()
     result = subprocess.run(
         [PYTHON, "-c", MEASURE, *command], capture_output=True, text=True, check=True
@@ -142,7 +143,8 @@ def measure(command: list[str], url: str) -> tuple[float, float, int, int]:
     elapsed, rss_kb, code = result.stdout.split()
     if code != "0":
         raise RuntimeError(f"{command[:3]} exited {code}")
-    return float(elapsed), int(rss_kb) / 1024, *simulator_requests(url)
+    warnings = sum("| WARNING " in line for line in result.stderr.splitlines())
+    return float(elapsed), int(rss_kb) / 1024, *simulator_requests(url), warnings
 
 
 def main() -> None:
@@ -203,7 +205,7 @@ def main() -> None:
                 }
             # Warm-up: the simulator renders each record once and caches it.
             measure(contenders.get("raw loop") or contenders["tap-voiso"], url)
-            results: dict[str, list[tuple[float, float, int, int]]] = {
+            results: dict[str, list[tuple[float, float, int, int, int]]] = {
                 name: [] for name in contenders
             }
             for _ in range(args.rounds):
@@ -225,7 +227,7 @@ def main() -> None:
     pages = max(1, math.ceil(args.records / PAGE))
     print(
         f"{'contender':<{width}} {'records/s':>12} {'seconds':>9} {'peak RSS MB':>12} "
-        f"{'requests/page':>14} {'429s':>6}"
+        f"{'requests/page':>14} {'429s':>6} {'WARNINGs':>9}"
     )
     rates = {}
     for name, runs in results.items():
@@ -233,10 +235,11 @@ def main() -> None:
         rss = max(r[1] for r in runs)
         per_page = statistics.median(r[2] for r in runs) / pages
         limited = statistics.median(r[3] for r in runs)
+        warned = max(r[4] for r in runs)
         rates[name] = args.records / seconds
         print(
             f"{name:<{width}} {rates[name]:>12,.0f} {seconds:>9.2f} {rss:>12.1f} "
-            f"{per_page:>14.2f} {limited:>6g}"
+            f"{per_page:>14.2f} {limited:>6g} {warned:>9}"
         )
     if args.rate:
         budget = 1.25 * pages / args.rate
