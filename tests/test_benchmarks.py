@@ -56,6 +56,7 @@ def test_the_readme_shows_a_command_for_each_kind_of_figure():
     assert any("--latency-ms" in c for c in commands)
     assert any("--only tap" in c for c in commands)
     assert any("--only" not in c for c in commands)  # all three contenders
+    assert any("--rate" in c for c in commands)  # under a rate limit
     assert any(int(small(c)[small(c).index("--records") + 1]) >= 10_000 for c in commands)
 
 
