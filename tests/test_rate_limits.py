@@ -6,12 +6,17 @@ beyond). These run the real CLI, with real waits, against it.
 
 from __future__ import annotations
 
+import logging
 import re
+import threading
 import time
 from collections import Counter
+from contextlib import ExitStack
 
 import pytest
+import requests
 
+from tap_voiso.retries import RateLimit, RequestSlots, Stopped
 from tests.conftest import parse_messages, run_cli, run_tap, tap_config
 
 
@@ -84,3 +89,59 @@ def test_a_run_opens_with_4_requests_in_flight_and_grows_to_concurrency(make_sim
         through = sum(t < began and status == 200 for t, status in sim.answered)
         assert in_flight <= 4 + through
     assert sim.max_inflight == 12
+
+
+def held_at_once(slots: RequestSlots) -> int:
+    """How many requests the slots let into flight together right now."""
+    full = threading.Event()
+    full.set()  # a hold that would have to wait raises Stopped instead
+    with ExitStack() as stack:
+        count = 0
+        try:
+            while True:
+                stack.enter_context(slots.hold(full))
+                count += 1
+        except Stopped:
+            return count
+
+
+def test_requests_in_flight_start_at_4_grow_per_request_through_and_halve_on_a_429():
+    slots = RequestSlots(12)
+    assert held_at_once(slots) == 4
+    for _ in range(7):
+        slots.grow()
+    assert held_at_once(slots) == 11
+    slots.grow()
+    slots.grow()
+    assert held_at_once(slots) == 12  # never above `concurrency`
+    slots.shrink()
+    assert held_at_once(slots) == 6
+    for _ in range(6):
+        slots.grow()  # after a 429, about one more a round trip: 1/6, 1/6.17, ... a request
+    assert held_at_once(slots) == 6
+    slots.grow()
+    assert held_at_once(slots) == 7
+
+
+def response(status: int, retry_after: str | None = None) -> requests.Response:
+    answer = requests.Response()
+    answer.status_code = status
+    if retry_after is not None:
+        answer.headers["Retry-After"] = retry_after
+    return answer
+
+
+def test_after_a_429_requests_go_out_at_090_times_the_rate_that_got_through():
+    limit = RateLimit(60, RequestSlots(12), logging.getLogger("test"))
+    stop = threading.Event()
+    for _ in range(8):  # 8 through in well under a second: 8 a second (at least a second)
+        with limit.turn(stop):
+            limit.answered(response(200))
+    with limit.turn(stop):
+        limit.answered(response(429, "0"))
+    began = time.monotonic()
+    for _ in range(4):
+        with limit.turn(stop):
+            pass
+    # 7.2 requests a second: three gaps of 1/7.2 s, the first turn at once.
+    assert 3 / 7.2 - 0.02 <= time.monotonic() - began < 1.0
