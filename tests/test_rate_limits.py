@@ -28,8 +28,15 @@ def warnings(stderr: str) -> list[str]:
 def test_a_sustained_rate_limit_slows_the_run_and_every_cdr_arrives_once(make_sim, tmp_path, rate):
     server = make_sim(records=4000, burst=0, latency_ms=20, rate_limit_per_second=rate)
     sim = server.simulator
-    # 40 pages, twelve readers; one try per request: a 429 must not use it up.
-    config = tap_config(server, page_size=100, max_tries=1)
+    # 40 pages, twelve readers; one try per request: a 429 must not use it up. The range
+    # is the data's month, so that few requests find empty windows.
+    config = tap_config(
+        server,
+        start_date="2026-01-01T00:00:00Z",
+        end_date="2026-02-01T00:00:00Z",
+        page_size=100,
+        max_tries=1,
+    )
     result = run_cli(config, tmp_path, timeout=120)
 
     assert result.returncode == 0, result.stderr[-3000:]
