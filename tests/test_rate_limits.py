@@ -18,6 +18,19 @@ import requests
 
 from tap_voiso.retries import RateLimit, RequestSlots, Stopped
 from tests.conftest import parse_messages, run_cli, run_tap, tap_config
+from voiso_simulator import DEFAULT_KEY
+
+
+def test_the_simulator_limit_is_a_token_bucket_holding_a_seconds_worth(make_sim):
+    server = make_sim(records=10, rate_limit_per_second=0.5)
+    url = server.url + "/api/v4/reporting/cdrs"
+    headers = {"Authorization": f"Bearer {DEFAULT_KEY}"}
+    first = requests.get(url, headers=headers, timeout=10)
+    refused = requests.get(url, headers=headers, timeout=10)
+    assert (first.status_code, refused.status_code) == (200, 429)
+    assert refused.headers["Retry-After"] == "2"  # a token every 2 s
+    time.sleep(2.05)
+    assert requests.get(url, headers=headers, timeout=10).status_code == 200
 
 
 def warnings(stderr: str) -> list[str]:
