@@ -29,6 +29,7 @@ from singer_sdk.streams.rest import PageContext
 from tap_voiso import settings
 from tap_voiso.errors import (
     BadResponseError,
+    RateLimitError,
     ResponseTooLargeError,
     RetriesExhaustedError,
     VoisoAPIError,
@@ -37,7 +38,8 @@ from tap_voiso.pages import Page, PageToken, parse_page
 from tap_voiso.redact import display_url
 from tap_voiso.retries import (  # `_causes`: how urllib3 nests the socket's error
     TRANSIENT_ERRORS,
-    RateGate,
+    RateLimit,
+    RateLimitStalled,
     RequestSlots,
     Retrier,
     _causes,
@@ -246,8 +248,14 @@ class VoisoStream(RESTStream[PageToken]):
 
     @cached_property
     def retrier(self) -> Retrier:
-        """Retries for this stream's readers, sharing one pause after a 429."""
-        return Retrier(self.backoff_max_tries(), RateGate(), self.logger)
+        """Retries for this stream's readers, sharing one pace under the rate limit."""
+        patience = float(
+            self.config.get(
+                "rate_limit_patience_seconds", settings.DEFAULT_RATE_LIMIT_PATIENCE_SECONDS
+            )
+        )
+        rate_limit = RateLimit(patience, self.request_slots, self.logger)
+        return Retrier(self.backoff_max_tries(), rate_limit, self.logger)
 
     @cached_property
     def request_slots(self) -> RequestSlots:
@@ -343,6 +351,16 @@ class VoisoStream(RESTStream[PageToken]):
         prepared = self.prepare_page_request(token)
         try:
             return self.retrier.call(lambda: self._send_and_parse(prepared, stop), stop)
+        except RateLimitStalled as exc:
+            msg = (
+                f"Voiso's rate limit (HTTP 429, too many requests) let no request through for "
+                f"{exc.seconds:.0f} s, and its Retry-After would take that past {exc.patience:g} "
+                f"s (the `rate_limit_patience_seconds` setting), reading started_at in "
+                f"{token.window}. Another job may be using the same API key; "
+                "lower `concurrency`, or raise the setting. The bookmark stays at the last "
+                "completed window; the next run resumes from there."
+            )
+            raise RateLimitError(msg) from exc
         except TRANSIENT_ERRORS as exc:
             if unresolved(exc):
                 msg = (
@@ -366,7 +384,7 @@ class VoisoStream(RESTStream[PageToken]):
             raise ResponseTooLargeError(msg) from None
 
     def _send_and_parse(self, prepared: requests.PreparedRequest, stop: threading.Event) -> Page:
-        with self.request_slots.hold(stop), self._sending_session() as session:
+        with self.retrier.rate_limit.turn(stop), self._sending_session() as session:
             try:
                 response = session.send(prepared, timeout=self.timeout, stream=True)
             except requests.exceptions.TooManyRedirects as exc:
@@ -388,6 +406,7 @@ class VoisoStream(RESTStream[PageToken]):
                 )
                 raise BadResponseError(msg) from None
             read_body(response, self.timeout)
+            self.retrier.rate_limit.answered(response)
         self._time_request(response)
         self.validate_response(response)
         return parse_page(response)

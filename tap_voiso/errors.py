@@ -21,7 +21,11 @@ class VoisoAPIError(VoisoError, FatalAPIError):
 
 
 class RetriesExhaustedError(VoisoError):
-    """A transient failure (429, 5xx, timeout, dropped connection) outlasted `max_tries`."""
+    """A transient failure (5xx, timeout, dropped connection) outlasted `max_tries`."""
+
+
+class RateLimitError(VoisoError):
+    """The API's rate limit let no request through for `rate_limit_patience_seconds`."""
 
 
 class CursorLoopError(VoisoError):

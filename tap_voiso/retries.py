@@ -1,8 +1,8 @@
-"""What paces requests: the cap on requests in flight, the pause after a 429, and retries.
+"""What paces requests: the cap on requests in flight, the API's rate limit, and retries.
 
 All three answer to one stop signal: when a stream stops (a window failed, or the
 process was told to end) no reader sends another request, and a reader waiting (for a
-slot, for the 429 pause to end, or between tries) stops waiting at once.
+slot, for its turn under the rate limit, or between tries) stops waiting at once.
 """
 
 from __future__ import annotations
@@ -27,6 +27,14 @@ from urllib3.exceptions import NameResolutionError, ProtocolError
 BACKOFF_BASE_SECONDS = 1.0
 MAX_BACKOFF_SECONDS = 60.0
 MAX_RETRY_AFTER_SECONDS = 600.0
+# Under a rate limit: how much a 429 cuts the pace below the rate the API let through
+# (multiplicative decrease), what each request that gets through adds to it (additive
+# increase, in requests a second), and the slowest pace (one request in 20 s).
+RATE_DECREASE = 0.9
+RATE_INCREASE = 0.05
+MIN_RATE = 0.05
+# Requests in flight when a run begins, before `RequestSlots` lets more out.
+SLOW_START = 4
 # Tries for a host name that does not resolve: enough for a resolver hiccup, not for
 # two minutes of waiting on a typo in `cluster_id`.
 DNS_TRIES = 2
@@ -49,44 +57,213 @@ class Stopped(Exception):
 
 
 class RequestSlots:
-    """At most `limit` requests in flight, however many readers there are."""
+    """At most `limit` requests in flight, however many readers there are; fewer at first.
+
+    The allowance opens at `SLOW_START` and grows by one for each request that gets
+    through (doubling each round trip) up to `limit`, so that a run's first burst
+    against a rate limit is a few requests, not `concurrency` of them. A 429 halves it
+    (`shrink`); from then on it grows by one a round trip (`1 / allowance` a request).
+    """
 
     def __init__(self, limit: int) -> None:
-        self._slots = threading.BoundedSemaphore(limit)
+        self._limit = limit
+        self._allowed = float(min(limit, SLOW_START))
+        self._slow_start = True
+        self._busy = 0
+        self._changed = threading.Condition()
 
     @contextmanager
     def hold(self, stop: threading.Event) -> Iterator[None]:
         """Wait for a free slot (unless the stream stops) and hold it for one request."""
-        while not self._slots.acquire(timeout=0.05):
-            if stop.is_set():
-                raise Stopped
+        with self._changed:
+            while self._busy >= int(self._allowed):
+                self._changed.wait(0.05)
+                if stop.is_set():
+                    raise Stopped
+            self._busy += 1
         try:
             yield
         finally:
-            self._slots.release()
+            with self._changed:
+                self._busy -= 1
+                self._changed.notify()
+
+    def grow(self) -> None:
+        """A request got through: allow a little more in flight."""
+        with self._changed:
+            before = int(self._allowed)
+            step = 1.0 if self._slow_start else 1 / self._allowed
+            self._allowed = min(float(self._limit), self._allowed + step)
+            self._changed.notify(int(self._allowed) - before)
+
+    def shrink(self) -> None:
+        """A 429: half as many in flight."""
+        with self._changed:
+            self._slow_start = False
+            self._allowed = max(1.0, self._allowed / 2)
 
 
-class RateGate:
-    """Holds every reader back after a 429, for as long as the server asked.
+class RateLimitStalled(Exception):
+    """The API's rate limit let no request through, and the next try would be past patience."""
 
-    Readers share one API key, hence one rate limit: when one of them is told to
-    wait, the others would only collect 429s of their own by carrying on.
+    def __init__(self, seconds: float, patience: float) -> None:
+        super().__init__(seconds, patience)
+        self.seconds = seconds
+        self.patience = patience
+
+
+class RateLimit:
+    """The pace the API key's rate limit allows, learnt from its 429s, for every reader.
+
+    Readers share one API key, hence one rate limit: when one of them is told to wait,
+    the others would only collect 429s of their own by carrying on. Until the first 429
+    requests go out as fast as the readers send them. A 429 pauses every reader for its
+    `Retry-After` (else 1, 2, 4, ... s) and sets a pace: the rate at which the API let
+    requests through since sending last resumed (over a second at least), times
+    `RATE_DECREASE`. Each request that gets through adds `RATE_INCREASE` to the pace, so
+    the run keeps probing for more and the next 429 cuts it again: requests go out at
+    about the rate the API accepts, with few 429s. A 429 that comes back during a pause
+    was sent before it: the same signal, not another cut.
+
+    A 429 is no failed try. Only a run that gets no request through for
+    `patience_seconds` stops (`RateLimitStalled`).
     """
 
-    def __init__(self) -> None:
-        self._until = 0.0
+    def __init__(
+        self, patience_seconds: float, slots: RequestSlots, logger: logging.Logger
+    ) -> None:
+        self._patience = patience_seconds
+        self._slots = slots
+        self._logger = logger
         self._lock = threading.Lock()
+        self._rate: float | None = None  # requests a second; None: no limit met yet
+        self._until = 0.0  # the pause after a 429 ends
+        self._next = 0.0  # the next request's turn at the pace
+        self._since: float | None = None  # sending began or last resumed after a pause
+        self._through = 0  # requests through since then
+        self._progress_at = 0.0  # the last request that got through (or the first sent)
+        self._pauses_unasked = 0  # pauses in a row without Retry-After nor a request through
+        self._measured_over: float | None = None  # seconds of sending before the last pause
+        self._first_429: float | None = None
+        self._through_since_first_429 = 0
+        self.sent = 0
+        self.limited = 0  # 429s
+        self.paused = 0.0  # seconds during which a pause held every reader
 
-    def pause(self, seconds: float) -> None:
-        """Let no request out for `seconds` from now."""
+    @contextmanager
+    def turn(self, stop: threading.Event) -> Iterator[None]:
+        """A slot in flight, then this request's turn (after any pause, at the pace).
+
+        In that order: a reader that waited for a slot while a 429 came back still
+        waits out the pause.
+        """
+        with self._slots.hold(stop):
+            self._wait(stop)
+            yield
+
+    def _wait(self, stop: threading.Event) -> None:
+        while True:
+            with self._lock:
+                now = time.monotonic()
+                if self._since is None:
+                    self._since = self._progress_at = now
+                turn = max(self._until, self._next)
+                if turn <= now:
+                    if self._measured_over is not None:
+                        self._cut(now, self._measured_over)
+                    if self._rate is not None:
+                        self._next = now + 1 / self._rate
+                    self.sent += 1
+                    return
+            if stop.wait(turn - now):
+                raise Stopped
+
+    def _cut(self, now: float, measured_over: float) -> None:
+        """Set the pace from what got through before the pause: sending resumes now.
+
+        Counted once the pause is over, so that requests sent before the 429 and
+        answered after it count too.
+        """
+        if self._through:
+            measured = self._through / max(1.0, measured_over)
+            self._rate = max(MIN_RATE, RATE_DECREASE * min(measured, self._rate or measured))
+        self._measured_over = None
+        self._since = now
+        self._through = 0
+
+    def answered(self, response: requests.Response) -> None:
+        """Count a response, before its slot is free for another request to go out.
+
+        A 429 pauses every reader; anything else got through the rate limit.
+        Raises `RateLimitStalled` when nothing got through for the patience given.
+        """
+        if response.status_code == 429:
+            self._hit(retry_after_seconds(response))
+        else:
+            self._through_once()
+
+    def _through_once(self) -> None:
+        """A request got through: progress, and a little more pace."""
         with self._lock:
-            self._until = max(self._until, time.monotonic() + seconds)
+            self._through += 1
+            self._progress_at = time.monotonic()
+            self._pauses_unasked = 0
+            if self._rate is not None:
+                self._rate += RATE_INCREASE
+            if self._first_429 is not None:
+                self._through_since_first_429 += 1
+        self._slots.grow()
 
-    def wait(self, stop: threading.Event) -> None:
-        """Wait until requests may go out again, or the stream stops."""
-        delay = self._until - time.monotonic()
-        if delay > 0 and stop.wait(delay):
-            raise Stopped
+    def _hit(self, asked: float | None) -> None:
+        """A 429, with the wait its `Retry-After` asks if any: pause, and slow down."""
+        with self._lock:
+            now = time.monotonic()
+            self.limited += 1
+            if now < self._until:
+                return  # sent before the pause began
+            first = self._first_429 is None
+            if first:
+                self._first_429 = now
+            since = self._since if self._since is not None else now
+            self._measured_over = now - since
+            if asked is None:
+                wait = min(MAX_BACKOFF_SECONDS, BACKOFF_BASE_SECONDS * 2.0**self._pauses_unasked)
+                self._pauses_unasked += 1
+            else:
+                wait = asked
+            self._until = now + wait
+            self.paused += wait
+            if self._until - self._progress_at > self._patience:
+                raise RateLimitStalled(now - self._progress_at, self._patience)
+        self._slots.shrink()
+        log = self._logger.warning if first else self._logger.debug
+        log(
+            "HTTP 429 from the Voiso API: its rate limit is reached. Every reader waits "
+            "%.1f s%s, then requests go out at about the rate the API let through. The run "
+            "slows down and goes on (a summary follows at the end); it stops only if no "
+            "request gets through for `rate_limit_patience_seconds` (%g s).",
+            wait,
+            " as its Retry-After asks" if asked is not None else "",
+            self._patience,
+        )
+
+    def summary(self) -> str | None:
+        """One line on what the rate limit cost this run, or None if it never showed."""
+        with self._lock:
+            if self._first_429 is None:
+                return None
+            lasted = max(1e-9, time.monotonic() - self._first_429)
+            reached = self._through_since_first_429 / lasted
+            pace = (
+                "no pace (nothing got through)"
+                if self._rate is None
+                else (f"a pace of {self._rate:.2f} requests a second")
+            )
+            return (
+                f"Rate limit: {self.limited} of {self.sent} requests were answered HTTP 429; "
+                f"readers paused {self.paused:.1f} s in all; since the first 429, "
+                f"{reached:.2f} requests a second got through, ending at {pace}."
+            )
 
 
 def retry_after_seconds(response: requests.Response | None) -> float | None:
@@ -174,28 +351,31 @@ def _connection_problem(exc: BaseException) -> str:
 class Retrier:
     """Tries a request up to `max_tries` times, waiting between tries unless the stream stops."""
 
-    def __init__(self, max_tries: int, gate: RateGate, logger: logging.Logger) -> None:
+    def __init__(self, max_tries: int, rate_limit: RateLimit, logger: logging.Logger) -> None:
         self.max_tries = max_tries
-        self._gate = gate
+        self.rate_limit = rate_limit
         self._logger = logger
 
     def call(self, attempt: Callable[[], T], stop: threading.Event) -> T:
-        """`attempt()`'s result; its last transient failure once the tries are spent."""
+        """`attempt()`'s result; its last transient failure once the tries are spent.
+
+        A 429 is not a try: `RateLimit` slows the run down instead, and raises
+        `RateLimitStalled` if nothing gets through for its patience.
+        """
         tries = 0
         while True:
             if stop.is_set():
                 raise Stopped
-            self._gate.wait(stop)
             try:
                 return attempt()
             except TRANSIENT_ERRORS as exc:
+                response = getattr(exc, "response", None)
+                if response is not None and response.status_code == 429:
+                    continue  # counted by `RateLimit.answered`, which paused every reader
                 tries += 1
                 if tries >= self.max_tries or (tries >= DNS_TRIES and unresolved(exc)):
                     raise
                 wait = next_wait(exc, tries - 1)
-                response = getattr(exc, "response", None)
-                if response is not None and response.status_code == 429:
-                    self._gate.pause(wait)
                 self._logger.warning(
                     "Retrying in %.1f s (try %d of %d failed): %s",
                     wait,

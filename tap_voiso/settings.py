@@ -27,6 +27,7 @@ MAX_LOOKBACK_MINUTES = 10 * 366 * 1440  # ten years
 EARLIEST_DATE = datetime(1970, 1, 1, tzinfo=timezone.utc)
 DEFAULT_WINDOW_RECORDS = OFFSET_CAP
 DEFAULT_MAX_TRIES = 8
+DEFAULT_RATE_LIMIT_PATIENCE_SECONDS = 600
 DEFAULT_CONCURRENCY = 12
 DEFAULT_REQUEST_TIMEOUT = 60
 DEFAULT_PROGRESS_SECONDS = 5.0
@@ -130,8 +131,18 @@ CONFIG_SCHEMA = th.PropertiesList(
         th.IntegerType(minimum=1, maximum=50),
         default=DEFAULT_MAX_TRIES,
         title="Maximum tries",
-        description="Attempts per request before a 429, 5xx, timeout or dropped connection "
-        "stops the run (exponential backoff, honouring `Retry-After`).",
+        description="Attempts per request before a 5xx, timeout or dropped connection stops "
+        "the run (exponential backoff, honouring `Retry-After`). A 429 is not a failed try: "
+        "see `rate_limit_patience_seconds`.",
+    ),
+    th.Property(
+        "rate_limit_patience_seconds",
+        th.NumberType(minimum=1, maximum=86400),
+        default=DEFAULT_RATE_LIMIT_PATIENCE_SECONDS,
+        title="Rate limit patience (seconds)",
+        description="Under a rate limit (HTTP 429) the tap slows down to the rate the API "
+        "accepts and carries on; it stops only when no request has got through for this "
+        "long.",
     ),
     th.Property(
         "request_timeout",

@@ -32,7 +32,7 @@ from tap_voiso.output import RawRecordMessage, record_line_parts
 from tap_voiso.pages import PageToken
 from tap_voiso.progress import Progress
 from tap_voiso.records import RecordChecker, drop_removed
-from tap_voiso.retries import TRANSIENT_ERRORS, RateGate, Retrier, describe
+from tap_voiso.retries import TRANSIENT_ERRORS, Retrier, describe
 from tap_voiso.scheduler import read_windows
 from tap_voiso.schemas import (
     DATA_BY_TYPE,
@@ -172,7 +172,7 @@ class CdrsStream(VoisoStream):
         window = new if late is None else Window(late.start_ms, new.end_ms)
         prepared = self.prepare_page_request(PageToken(window))
         stop = threading.Event()
-        retrier = Retrier(PROBE_TRIES, RateGate(), self.logger)
+        retrier = Retrier(PROBE_TRIES, self.retrier.rate_limit, self.logger)
         try:
             page = retrier.call(lambda: self._send_and_parse(prepared, stop), stop)
         except TRANSIENT_ERRORS as exc:
@@ -237,6 +237,9 @@ class CdrsStream(VoisoStream):
         self.logger.info("Reading new CDRs: started_at in %s, %s", new, at_once)
         yield from self._read_range(new, self.name, checkpoint=True)
         self.checker.log_summary()
+        rate_limited = self.retrier.rate_limit.summary()
+        if rate_limited:
+            self.logger.info(rate_limited)
 
     def _read_range(
         self, full: Window, label: str, *, checkpoint: bool

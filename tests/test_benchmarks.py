@@ -16,7 +16,9 @@ import sys
 
 import pytest
 
+from benchmarks.run import SHAPE_SPAN_DAYS
 from tests.conftest import ROOT
+from voiso_simulator.data import SHAPES
 
 AS_WRITTEN_UP_TO = 10_000
 
@@ -36,13 +38,16 @@ def small(command: str) -> list[str]:
     return args
 
 
-def rows(output: str) -> dict[str, tuple[float, float]]:
-    """records/s and peak RSS (MB) per contender, from the benchmark's table."""
+def rows(output: str) -> dict[str, tuple[float, ...]]:
+    """records/s, peak RSS (MB), requests a page, 429s and WARNINGs per contender."""
     found = {}
     for line in output.splitlines():
-        match = re.match(r"(.+?)\s+([\d,]+)\s+[\d.]+\s+([\d.]+)$", line)
+        match = re.match(r"(.+?)\s+([\d,]+)\s+[\d.]+((?:\s+[\d.]+){4})$", line)
         if match:
-            found[match.group(1)] = (float(match.group(2).replace(",", "")), float(match.group(3)))
+            found[match.group(1)] = (
+                float(match.group(2).replace(",", "")),
+                *map(float, match.group(3).split()),
+            )
     return found
 
 
@@ -51,6 +56,7 @@ def test_the_readme_shows_a_command_for_each_kind_of_figure():
     assert any("--latency-ms" in c for c in commands)
     assert any("--only tap" in c for c in commands)
     assert any("--only" not in c for c in commands)  # all three contenders
+    assert any("--rate" in c for c in commands)  # under a rate limit
     assert any(int(small(c)[small(c).index("--records") + 1]) >= 10_000 for c in commands)
 
 
@@ -69,6 +75,46 @@ def test_a_readme_benchmark_command_runs_and_reports_its_contenders(command):
     if "--only" not in command:
         expected |= {"raw loop", "msgspec loop"}
     assert set(table) == expected, result.stdout
-    assert all(rate > 0 and rss > 0 for rate, rss in table.values())
+    assert all(rate > 0 and rss > 0 and per_page >= 1 for rate, rss, per_page, *_ in table.values())
     if "--only" not in command:
         assert "tap-voiso / msgspec loop:" in result.stdout
+
+
+def run_benchmark(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "benchmarks.run", *args],
+        cwd=ROOT, capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("shape", "span_days"),
+    [("even", 30), ("part", 330), ("business-hours", 30), ("campaigns", 30), ("late-start", 1110)],
+)
+def test_the_benchmark_runs_on_each_data_shape(shape, span_days):
+    result = run_benchmark("--records", "2000", "--rounds", "1", "--shape", shape, "--only", "tap")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert f"shape {shape} over {span_days} days" in result.stdout
+    rate, _, per_page, limited, warned = rows(result.stdout)["tap-voiso"]
+    assert rate > 0
+    assert per_page >= 1  # 2 pages of data, at least one request each
+    assert limited == warned == 0
+
+
+def test_every_data_shape_has_a_benchmark_span():
+    assert set(SHAPES) == set(SHAPE_SPAN_DAYS)
+
+
+def test_under_a_rate_limit_the_benchmark_counts_429s_and_the_loops_wait_them_out():
+    result = run_benchmark(
+        "--records", "8000", "--latency-ms", "20", "--rounds", "1", "--rate", "4"
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    table = rows(result.stdout)
+    assert set(table) == {"raw loop", "msgspec loop", "tap-voiso"}
+    # The loops send 8 requests back to back: a bucket of 4 cannot pass them all.
+    assert table["raw loop"][3] > 0
+    assert table["raw loop"][2] == pytest.approx((8 + table["raw loop"][3]) / 8, abs=0.01)
+    assert "1.25 requests a page at 4/s: 2.50 s" in result.stdout
+    # The tap's log said so once (the loops log nothing).
+    assert table["tap-voiso"][3] == 0 or table["tap-voiso"][4] == 1
