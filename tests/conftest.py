@@ -19,7 +19,7 @@ import pytest
 
 from tap_voiso import retries
 from tap_voiso.tap import TapVoiso
-from voiso_simulator import DEFAULT_KEY, DatasetSpec, SimConfig, SimServer, Simulator, start
+from voiso_simulator import DEFAULT_KEY, DatasetSpec, SimConfig, SimServer, Simulator, serving
 
 ROOT = Path(__file__).resolve().parent.parent
 # Wide enough to hold every simulator data set the tests build (January 2026 onward).
@@ -126,6 +126,18 @@ def run_cli(
     )
 
 
+# The start of a log record as the SDK's handler writes it: `2026-12-01 10:00:28,456 | ERROR |`.
+LOG_RECORD = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ \| (\w+)\s*\|", re.MULTILINE)
+
+
+def log_records(stderr: str) -> list[tuple[str, str]]:
+    """`(level, text)` of each log record in a CLI run's stderr, its continuation lines
+    (a traceback logged with it) included."""
+    starts = list(LOG_RECORD.finditer(stderr))
+    ends = [m.start() for m in starts[1:]] + [len(stderr)]
+    return [(m.group(1), stderr[m.start() : end]) for m, end in zip(starts, ends, strict=True)]
+
+
 def catalog_selecting(config: dict[str, Any], *streams: str) -> dict[str, Any]:
     """The tap's catalog with exactly `streams` selected."""
     catalog = TapVoiso(config=config).catalog_dict
@@ -169,32 +181,26 @@ def read_until_checkpoint(
     return None
 
 
+def sim_server(**options: Any) -> SimServer:
+    """A simulator bound to a free loopback port, not serving yet (see `serving`):
+    `DatasetSpec` fields pick its data, `SimConfig` fields its behaviour."""
+    spec = {k: v for k, v in options.items() if k in DatasetSpec.__dataclass_fields__}
+    config = {k: v for k, v in options.items() if k not in spec}
+    return SimServer(("127.0.0.1", 0), Simulator(DatasetSpec(**spec), SimConfig(**config)))
+
+
 @pytest.fixture
 def make_sim() -> Iterator[Callable[..., SimServer]]:
     """Build simulators for one test: `make_sim(records=..., order="desc", ...)`."""
-    servers: list[SimServer] = []
-    spec_fields = set(DatasetSpec.__dataclass_fields__)
-
-    def factory(**options: Any) -> SimServer:
-        spec = DatasetSpec(**{k: v for k, v in options.items() if k in spec_fields})
-        config = SimConfig(**{k: v for k, v in options.items() if k not in spec_fields})
-        server = start(Simulator(spec, config))
-        servers.append(server)
-        return server
-
-    yield factory
-    for server in servers:
-        server.shutdown()
-        server.server_close()
+    with contextlib.ExitStack() as servers:
+        yield lambda **options: servers.enter_context(serving(sim_server(**options)))
 
 
 @pytest.fixture(scope="session")
 def shared_sim() -> Iterator[SimServer]:
     """One read-only simulator for tests that only read (do not reconfigure it)."""
-    server = start(Simulator(DatasetSpec(records=6000, seed=11)))
-    yield server
-    server.shutdown()
-    server.server_close()
+    with serving(sim_server(records=6000, seed=11)) as server:
+        yield server
 
 
 @pytest.fixture(autouse=True)

@@ -11,11 +11,9 @@ from __future__ import annotations
 import json
 import ssl
 import subprocess
-import threading
 import time
 import zlib
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from functools import cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -59,18 +57,6 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         """Stay quiet."""
-
-
-@contextmanager
-def serving(server: ThreadingHTTPServer) -> Iterator[ThreadingHTTPServer]:
-    """Serve on a background thread for the duration of the block."""
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def send(

@@ -7,7 +7,6 @@ while this module's tests run, and is closed after them.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 
 import pytest
@@ -15,22 +14,17 @@ from singer_sdk.testing import get_tap_test_class
 
 from tap_voiso.streams import CHANNEL_STREAMS
 from tap_voiso.tap import TapVoiso
-from tests.conftest import catalog_selecting
-from voiso_simulator import DEFAULT_KEY, DatasetSpec, Simulator
-from voiso_simulator.server import SimServer
+from tests.conftest import catalog_selecting, sim_server
+from voiso_simulator import DEFAULT_KEY, serving
 
-SERVER = SimServer(("127.0.0.1", 0), Simulator(DatasetSpec(records=1500, seed=3, burst=300)))
+SERVER = sim_server(records=1500, seed=3, burst=300)
 
 
 @pytest.fixture(scope="module", autouse=True)
 def _serving() -> Iterator[None]:
     """Serve for this module's tests (the SDK's syncs run in its class fixture), then stop."""
-    thread = threading.Thread(target=SERVER.serve_forever, name="voiso-simulator", daemon=True)
-    thread.start()
-    yield
-    SERVER.shutdown()
-    SERVER.server_close()
-    thread.join()
+    with serving(SERVER):
+        yield
 
 
 SAMPLE_CONFIG = {

@@ -14,6 +14,7 @@ import re
 import shutil
 import subprocess
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,10 +24,10 @@ import pytest
 import yaml
 
 from tests import kpis
-from tests.conftest import ROOT
+from tests.conftest import ROOT, sim_server
 from tests.postgres import postgres_server
 from tests.test_meltano import meltano
-from voiso_simulator import DatasetSpec, SimServer, Simulator, start
+from voiso_simulator import SimServer, serving
 from voiso_simulator.data import iso_ms, parse_iso
 
 MODELS = ("voiso__queue_daily", "voiso__agent_daily")
@@ -62,12 +63,10 @@ class Warehouse:
 
 
 @pytest.fixture(scope="module")
-def sim() -> SimServer:
+def sim() -> Iterator[SimServer]:
     """Ten days of CDRs, a few thousand, read by both warehouses."""
-    server = start(Simulator(DatasetSpec(records=3000, span_days=10, burst=0, seed=21)))
-    yield server
-    server.shutdown()
-    server.server_close()
+    with serving(sim_server(records=3000, span_days=10, burst=0, seed=21)) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ from singer_sdk.exceptions import RetriableAPIError
 from tap_voiso import retries
 from tap_voiso.errors import VoisoError
 from tap_voiso.retries import next_wait, retry_after_seconds
-from tests.conftest import run_cli, run_tap, tap_config
+from tests.conftest import log_records, run_cli, run_tap, tap_config
 
 SECRET = "sk-live-9f8e7d6c5b4a-DO-NOT-LOG"
 
@@ -29,7 +29,11 @@ def test_401_names_the_key_and_cluster_settings(make_sim, tmp_path):
     assert "`api_key`" in result.stderr
     assert "`cluster_id`" in result.stderr
     assert "`api_url`" in result.stderr
-    assert "Traceback" not in result.stderr.split("DEBUG")[0]
+    records = log_records(result.stderr)
+    assert [level for level, _ in records].count("ERROR") == 1
+    # The traceback is logged, but only at DEBUG (the level of this run), never with the ERROR.
+    assert any("Traceback" in text for level, text in records if level == "DEBUG")
+    assert not [text for level, text in records if level != "DEBUG" and "Traceback" in text]
 
 
 def test_403_names_the_missing_scope(make_sim, tmp_path):

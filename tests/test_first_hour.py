@@ -174,12 +174,15 @@ def test_requests_are_timed_like_other_sdk_taps(make_sim, tmp_path):
     assert all(t["tags"]["endpoint"] == "/api/v4/reporting/cdrs" for t in timings)
 
 
-def test_one_request_at_a_time_reads_as_english(make_sim, caplog):
+@pytest.mark.parametrize(
+    ("concurrency", "said"), [(1, "one request at a time"), (3, "3 at a time")]
+)
+def test_how_many_at_a_time_reads_as_english(make_sim, caplog, concurrency, said):
     server = make_sim(records=50)
     with caplog.at_level(logging.INFO, logger="tap-voiso"):
-        run_tap(tap_config(server, concurrency=1))
-    assert "one request at a time" in caplog.text
-    assert "1 requests" not in caplog.text
+        run_tap(tap_config(server, concurrency=concurrency))
+    (line,) = [m for m in caplog.messages if m.startswith("Reading new CDRs")]
+    assert line.endswith(f", {said}")
 
 
 def test_a_connection_test_against_a_refused_port_answers_within_seconds(tmp_path):

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from tap_voiso.client import MAX_BODY_BYTES
-from tests.conftest import END, START, run_cli
+from tests.conftest import END, START, run_cli, sim_server
 from tests.hostile import (
     Drip,
     HostileServer,
@@ -28,11 +28,10 @@ from tests.hostile import (
     gzip_bomb,
     nested,
     redirect,
-    serving,
     tls_context,
 )
 from tests.test_first_hour import error_lines
-from voiso_simulator import DatasetSpec, SimConfig, SimServer, Simulator, start
+from voiso_simulator import SimServer, serving
 
 # A key with characters that JSON and URLs escape, and a password for `api_url`.
 SECRET = "sk-live-hostile-7Qz/9+Ab"
@@ -80,18 +79,14 @@ def certs(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def simulator(records: int = RECORDS, **switches: Any) -> SimServer:
-    return start(
-        Simulator(DatasetSpec(records=records, seed=19), SimConfig(api_key=SECRET, **switches))
-    )
+    """The simulator with `switches`, bound and not serving yet (see `serving`)."""
+    return sim_server(records=records, seed=19, api_key=SECRET, **switches)
 
 
 def tls_simulator(certs: Path) -> SimServer:
     """The simulator over https, with a certificate no default bundle trusts."""
     context, _ = tls_context(certs)
-    server = SimServer(
-        ("127.0.0.1", 0),
-        Simulator(DatasetSpec(records=RECORDS, seed=19), SimConfig(api_key=SECRET)),
-    )
+    server = simulator()
     server.socket = context.wrap_socket(server.socket, server_side=True)
     return server
 
@@ -106,13 +101,12 @@ def sim_case(
     """A run against the simulator with `switches`, `config` overrides and CLI `args`."""
 
     def run(tmp_path: Path, certs: Path) -> Outcome:
-        server = simulator(**switches)
-        server.simulator.rewrite = rewrite
         extra = list(args)
         if state_text is not None:
             (tmp_path / "state.json").write_text(state_text)
             extra += ["--state", str(tmp_path / "state.json")]
-        try:
+        with serving(simulator(**switches)) as server:
+            server.simulator.rewrite = rewrite
             began = time.monotonic()
             result = run_cli(config_for(server.url, **(config or {})), tmp_path, *extra)
             return Outcome(
@@ -121,9 +115,6 @@ def sim_case(
                 list(server.simulator.requests),
                 {"visible": server.simulator.visible_records()},
             )
-        finally:
-            server.shutdown()
-            server.server_close()
 
     return run
 
@@ -186,19 +177,15 @@ def tls_case(variable: str | None) -> Callable[[Path, Path], Outcome]:
 
 def downgrade_case(tmp_path: Path, certs: Path) -> Outcome:
     """An https API that redirects to the (plain http) simulator."""
-    target = simulator()
     context, cert = tls_context(certs)
-    server = HostileServer(redirect(lambda handler: target.url + handler.path), context)
-    try:
+    with serving(simulator()) as target:
+        server = HostileServer(redirect(lambda handler: target.url + handler.path), context)
         with serving(server):
             began = time.monotonic()
             result = run_cli(
                 config_for(server.url), tmp_path, env={"REQUESTS_CA_BUNDLE": str(cert)}
             )
             return Outcome(result, time.monotonic() - began, list(target.simulator.requests))
-    finally:
-        target.shutdown()
-        target.server_close()
 
 
 def bookmark_state(value: str, *, wrapped: bool = False) -> str:

@@ -7,6 +7,7 @@ from voiso_simulator.server import (
     SimConfig,
     SimServer,
     Simulator,
+    serving,
     start,
 )
 
@@ -18,5 +19,6 @@ __all__ = [
     "SimConfig",
     "SimServer",
     "Simulator",
+    "serving",
     "start",
 ]

@@ -19,14 +19,16 @@ import binascii
 import json
 import math
 import random
+import socketserver
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, fields
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
 from voiso_simulator.data import TYPES, Dataset, DatasetSpec, parse_iso
@@ -834,6 +836,23 @@ class SimServer(ThreadingHTTPServer):
         """The base URL to give the tap as `api_url`."""
         host, port = self.server_address[:2]
         return f"http://{host}:{port}"
+
+
+ServerT = TypeVar("ServerT", bound=socketserver.BaseServer)
+
+
+@contextmanager
+def serving(server: ServerT) -> Iterator[ServerT]:
+    """Serve `server` (bound, not yet serving) on a background thread for the block, then
+    stop it and close its socket."""
+    thread = threading.Thread(target=server.serve_forever, name="voiso-simulator", daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
 
 
 def start(simulator: Simulator, host: str = "127.0.0.1", port: int = 0) -> SimServer:
