@@ -15,10 +15,8 @@ import atexit
 import os
 import sys
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
 
-import msgspec
 from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.singerlib.encoding.simple import Message, SingerMessageType
 from singer_sdk.singerlib.messages import StateMessage
@@ -33,7 +31,7 @@ IOV_MAX = 1024
 class RawRecordMessage:
     """RECORD messages already encoded: the API's own bytes for each record, wrapped.
 
-    For the pass-through path (`streams.CdrsStream`): the records are never decoded to
+    For the pass-through path (`passthrough.RawPage`): the records are never decoded to
     dicts nor encoded again, so their numbers and strings are exactly as the API wrote
     them. The lines come in pieces that are written as they are, one after the other:
     joining them into one would copy a page's bytes once more.
@@ -44,17 +42,6 @@ class RawRecordMessage:
 
     def __init__(self, pieces: tuple[bytes, ...]) -> None:
         self.pieces = pieces
-
-
-def record_line_parts(stream: str, extracted_at: datetime) -> tuple[bytes, bytes]:
-    """What goes before and after a record's bytes in its RECORD line.
-
-    The same keys, order and `time_extracted` format as the SDK's RECORD message
-    encoded by msgspec (`tests/test_output.py` compares the two).
-    """
-    head = b'{"type":"RECORD","stream":' + msgspec.json.encode(stream) + b',"record":'
-    tail = b',"time_extracted":' + msgspec.json.encode(extracted_at) + b"}\n"
-    return head, tail
 
 
 class StateFlushingWriter(MsgSpecWriter):

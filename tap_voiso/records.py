@@ -207,24 +207,3 @@ def _parse_number(text: str, *, integer: bool) -> int | float | None:
 def _excerpt(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
-
-
-def drop_removed(value: Any, catalog: dict[str, Any], own: dict[str, Any]) -> None:
-    """Delete, in place, the properties `own` declares but the catalog's schema left out.
-
-    A catalog that removes a property (an agent's e-mail, a phone number) means it
-    must not reach the target; properties neither schema declares (fields Voiso
-    added since) still pass, as everywhere else.
-    """
-    if isinstance(value, list):
-        for item in value:
-            drop_removed(item, catalog.get("items") or {}, own.get("items") or {})
-        return
-    if not isinstance(value, dict):
-        return
-    kept, declared = catalog.get("properties") or {}, own.get("properties") or {}
-    for key in [k for k in value if k in declared and k not in kept]:
-        del value[key]
-    for key, item in value.items():
-        if key in kept and key in declared:
-            drop_removed(item, kept[key], declared[key])

@@ -4,34 +4,30 @@ The data path, in order: `sync_ranges` (settings and bookmark -> the late CDRs
 and the new ones), `get_records` (each range -> windows, read by
 `scheduler.read_windows`, several at once but handed over in order; each window's
 pages by `chain.Chain`),
-`_fresh_records` (a page -> checked, de-duplicated records), `_checkpoint` (a
-finished window -> STATE).
+`_fresh_records` (a page -> checked, de-duplicated records, as items of the SDK's
+record loop), `checkpoint` (a finished window -> STATE; both in `passthrough.py`).
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Generator, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from functools import cached_property
 from typing import Any, ClassVar
 
-from singer_sdk import metrics
-from singer_sdk.helpers._catalog import pop_deselected_record_properties
 from singer_sdk.helpers.conform import TypeConformanceLevel
-from singer_sdk.mapper import SameRecordTransform
 from singer_sdk.singerlib.catalog import REPLICATION_FULL_TABLE
-from singer_sdk.singerlib.messages import RecordMessage
 
 from tap_voiso import settings
 from tap_voiso.chain import PageRead, WindowDone
 from tap_voiso.client import VoisoStream
 from tap_voiso.errors import OneLinePerStop, RetriesExhaustedError, StateError
 from tap_voiso.evolution import DROP, EVOLVE, SchemaEvolution
-from tap_voiso.output import RawRecordMessage, record_line_parts
 from tap_voiso.pages import PageToken
+from tap_voiso.passthrough import RecordPath, cdr_count, raw_page
 from tap_voiso.progress import Progress
-from tap_voiso.records import RecordChecker, drop_removed
+from tap_voiso.records import RecordChecker
 from tap_voiso.retries import TRANSIENT_ERRORS, Retrier, describe
 from tap_voiso.scheduler import read_windows
 from tap_voiso.schemas import (
@@ -52,37 +48,7 @@ ONE_LINE_PER_STOP = OneLinePerStop()
 PROBE_TRIES = 2
 
 
-class RawPage(dict):  # type: ignore[type-arg]
-    """A page's CDRs on the pass-through path: their RECORD lines, around the API's bytes.
-
-    A dict (empty) only so that it travels through the SDK's record loop, as one item
-    rather than one per CDR: that loop's per-record work was a quarter of a run's time.
-    `_generate_record_messages` hands the lines to the writer as they are, and the
-    record counter (`PageCounter`) counts the item as `count` records.
-    """
-
-    __slots__ = ("count", "pieces")
-
-    def __init__(self, pieces: tuple[bytes, ...], count: int) -> None:
-        super().__init__()
-        self.pieces = pieces  # the lines, in pieces (see `output.RawRecordMessage`)
-        self.count = count
-
-
-class PageCounter(metrics.Counter):
-    """The SDK's record counter, for a record loop whose next item may be a page of CDRs."""
-
-    def __init__(self, counter: metrics.Counter) -> None:
-        super().__init__(counter.metric, counter.tags, log_interval=counter.log_interval)
-        self.weight = 1  # records in the item the loop is about to count
-
-    def increment(self, value: int = 1) -> None:
-        """Count the item just written as the records it held."""
-        weight, self.weight = self.weight, 1
-        super().increment(value * weight)
-
-
-class CdrsStream(VoisoStream):
+class CdrsStream(RecordPath, VoisoStream):
     """Every CDR, all types, incremental on `started_at`."""
 
     name = "cdrs"
@@ -94,7 +60,6 @@ class CdrsStream(VoisoStream):
     # Records arrive as parsed JSON that already has the schema's types; conformance
     # would only cost time and drop fields Voiso adds (tests/test_output.py compares).
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
-    _record_counter: PageCounter  # the sync's counter (`get_record_counter`)
 
     @property
     def window_records(self) -> int:
@@ -196,7 +161,7 @@ class CdrsStream(VoisoStream):
         properties out), a field nobody could select is dropped instead.
         """
         mode = str(self.config.get("schema_changes") or EVOLVE)
-        if not self._all_selected or self._catalog_removes:
+        if not self.all_selected or self.catalog_removes:
             mode = DROP
         return SchemaEvolution(
             self.api_schema, stream=self.name, mode=mode, logger=self.logger, name=self.field_name
@@ -259,136 +224,37 @@ class CdrsStream(VoisoStream):
             if isinstance(event, WindowDone):
                 self.logger.debug("%s done: %d CDRs", event.window, event.received)
                 if checkpoint:
-                    self._checkpoint(event.window)
+                    self.checkpoint(iso_ms(event.window.end_ms))
                 continue
-            self._extracted_at = event.page.extracted_at
-            records = self._fresh_records(event)
+            items = self._fresh_records(event)
             progress.total = sizing.run_total
-            yield from records
-            count = sum(r.count if type(r) is RawPage else 1 for r in records)
+            yield from items
+            count = sum(cdr_count(item) for item in items)
             progress.add(count, self.stream_state.get("replication_key_value"))
         progress.finish(self.stream_state.get("replication_key_value"))
 
-    def _fresh_records(self, event: PageRead) -> list[dict[str, Any]]:
-        """A page's CDRs the window had not delivered yet, checked against the schema."""
+    def _fresh_records(self, event: PageRead) -> list[Any]:
+        """A page's new CDRs, checked, as items of the SDK's record loop (`passthrough`)."""
         if event.repeats:
             self.logger.warning(
                 "%d CDR(s) the API returned twice in %s were emitted once",
                 event.repeats,
                 event.window,
             )
-        if self._passes_through and self.checker.page_is_valid(event.page.body):
-            head, tail = record_line_parts(self.name, event.page.extracted_at)
+        extracted_at = event.page.extracted_at
+        if self.passes_through and self.checker.page_is_valid(event.page.body):
             raws = event.page.raw_records()
             if not all(event.fresh):
                 raws = [raw for raw, fresh in zip(raws, event.fresh, strict=True) if fresh]
-            if not raws:
-                return []
-            return [RawPage((head, (tail + head).join(raws), tail), len(raws))]
+            return [raw_page(self.name, raws, extracted_at)] if raws else []
         records = event.page.records()
         if not all(event.fresh):
             records = [record for record, fresh in zip(records, event.fresh, strict=True) if fresh]
-        if self.checker.fits(records):  # nearly every page: nothing new, nothing wrong
-            return records
-        if self.evolution.apply(records):
-            self._declare_evolved_schema()
-        return self.checker.check_page(records)
-
-    def _checkpoint(self, window: Window) -> None:
-        """Move the bookmark to the end of a fully emitted window and emit STATE.
-
-        Through the SDK's public `finalize_state_progress_markers`, which also drops the
-        in-sync markers (signpost, starting value): every STATE has the standard shape.
-        """
-        state = self.stream_state
-        state["progress_markers"] = {
-            "replication_key": self.replication_key,
-            "replication_key_value": iso_ms(window.end_ms),
-        }
-        self.finalize_state_progress_markers(state)
-
-    def get_record_counter(
-        self, *, endpoint: str | None = None, log_interval: float = metrics.DEFAULT_LOG_INTERVAL
-    ) -> metrics.Counter:
-        """The SDK's counter, counting a pass-through page as the CDRs it holds."""
-        counter = super().get_record_counter(endpoint=endpoint, log_interval=log_interval)
-        self._record_counter = PageCounter(counter)
-        return self._record_counter
-
-    @cached_property
-    def _all_selected(self) -> bool:
-        """True when every property is selected (the catalog's default)."""
-        return all(self.mask.values())
-
-    @cached_property
-    def _catalog_removes(self) -> bool:
-        """Whether the catalog's schema leaves out properties this stream's schema has."""
-        return self.effective_schema != self.schema
-
-    @cached_property
-    def _passes_through(self) -> bool:
-        """Whether a RECORD can be the API's own bytes: nothing needs the record as a dict.
-
-        True for the default run: every property selected, the stream's own schema,
-        no stream maps, no flattening, no post-processing, no record limit (the SDK's
-        dry run counts items of its loop, and a page is one). Anything else takes the
-        SDK's path, record by record.
-        """
-        maps = self.stream_maps
-        return (
-            self.ABORT_AT_RECORD_COUNT is None
-            and self._all_selected
-            and not self._catalog_removes
-            and type(self).post_process is CdrsStream.post_process
-            and len(maps) == 1
-            and type(maps[0]) is SameRecordTransform
-            and maps[0].stream_alias == self.name
-            and not maps[0].flattening_enabled
-        )
-
-    def _generate_record_messages(self, record: dict) -> Generator[RecordMessage, None, None]:
-        """The SDK's record path, minus work that cannot change the output here.
-
-        Same as the SDK's, except that: the per-record walk that drops deselected
-        properties is skipped when nothing is deselected; conformance is not called
-        (`TYPE_CONFORMANCE_LEVEL` is NONE, so it would return the record as is); and
-        `time_extracted` is the time the record's page arrived rather than a clock
-        read per record. A pass-through page (`RawPage`) is its RECORD lines already.
-        tests/test_output.py checks the output against the SDK's.
-        """
-        if type(record) is RawPage:
-            self._record_counter.weight = record.count
-            yield RawRecordMessage(record.pieces)  # type: ignore[misc]
-            return
-        if not self._all_selected:
-            pop_deselected_record_properties(record, self.schema, self.mask)
-        if self._catalog_removes:
-            drop_removed(record, self.effective_schema, self.schema)
-        for stream_map in self.stream_maps:
-            mapped = stream_map.transform(record)
-            if mapped is not None:
-                yield RecordMessage(
-                    stream=stream_map.stream_alias,
-                    record=mapped,
-                    version=self._stream_version,
-                    time_extracted=self._extracted_at,
-                )
-
-    def generate_child_contexts(
-        self, record: dict[str, Any], context: Mapping[str, Any] | None
-    ) -> Iterable[Mapping[str, Any] | None]:
-        """None: CDR streams have no child streams (this spares a dict copy per record)."""
-        return ()
-
-    def _increment_stream_state(
-        self, latest_record: dict, *, context: Mapping[str, Any] | None = None
-    ) -> None:
-        """Windows, not records, move this stream's bookmark (see `_checkpoint`).
-
-        The SDK's per-record bookkeeping would either trust the API's order (which
-        the reference does not promise) or hold the bookmark back until the very end
-        of a multi-hour backfill; checkpointing whole windows does neither.
-        """
+        if not self.checker.fits(records):  # nearly every page fits: nothing new, nothing wrong
+            if self.evolution.apply(records):
+                self._declare_evolved_schema()
+            records = self.checker.check_page(records)
+        return self.page_items(records, extracted_at)
 
 
 class ChannelStream(CdrsStream):
@@ -440,9 +306,7 @@ class ChannelStream(CdrsStream):
             return
         yield from super().get_records(context)
 
-    def post_process(
-        self, row: dict[str, Any], context: Mapping[str, Any] | None = None
-    ) -> dict[str, Any] | None:
+    def shape_record(self, row: dict[str, Any]) -> dict[str, Any]:
         """Lift the fields of `data` to the top level, values untouched."""
         data = row.get("data")
         if isinstance(data, dict):

@@ -18,6 +18,7 @@ from tap_voiso import redact, settings, signals
 from tap_voiso import state as state_file
 from tap_voiso.errors import Interrupted, VoisoError
 from tap_voiso.output import StateFlushingWriter
+from tap_voiso.passthrough import RecordPath
 from tap_voiso.streams import CHANNEL_STREAMS, CdrsStream
 
 if TYPE_CHECKING:
@@ -123,8 +124,8 @@ class TapVoiso(Tap):
     def write_last_state(self) -> None:
         """End the output with a STATE in the standard shape (the last complete window)."""
         for stream in self.streams.values():
-            if stream.name in self.state.get("bookmarks", {}):
-                stream.finalize_state_progress_markers(stream.stream_state)
+            if isinstance(stream, RecordPath) and stream.name in self.state.get("bookmarks", {}):
+                stream.last_checkpoint()
         writer = self.message_writer
         if isinstance(writer, StateFlushingWriter):
             writer.end_with_state(self.state)

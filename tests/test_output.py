@@ -31,7 +31,7 @@ class PlainCdrsStream(CdrsStream):
     """The SDK's own record path: selection walk, recursive conformance, a clock per record."""
 
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.RECURSIVE
-    _passes_through = False  # every record as a dict
+    pages_as_items = False  # every record an item of its own, as the SDK has it
     _generate_record_messages = Stream._generate_record_messages
     generate_child_contexts = Stream.generate_child_contexts
 

@@ -114,7 +114,7 @@ def test_pop_deselected_record_properties_drops_what_the_mask_deselects():
 
 
 def test_finalize_state_progress_markers_promotes_the_markers_the_tap_writes():
-    """The layout `_checkpoint` writes (`progress_markers` with the key and its value)
+    """The layout `RecordPath.checkpoint` writes (`progress_markers` with the key and its value)
     becomes the standard bookmark, and one STATE message goes out."""
     tap = _PinnedTap(config={})
     stream = tap.streams["pinned"]
