@@ -11,6 +11,7 @@ import io
 import json
 from datetime import datetime, timedelta
 
+import pytest
 from singer_sdk import Stream
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.io_base import SingerWriter
@@ -126,10 +127,13 @@ def record_count_metrics(stderr: str, stream: str) -> list[int]:
     return values
 
 
-def test_the_record_count_metric_counts_each_cdr_of_a_pass_through_page(make_sim, tmp_path):
-    # Pages of 1,000, 1,000 and 345 CDRs reach the SDK's record loop as three items.
+@pytest.mark.parametrize("path", ["pass-through", "dicts"])
+def test_the_record_count_metric_counts_each_cdr_of_a_page(make_sim, tmp_path, path):
+    # Pages of 1,000, 1,000 and 345 CDRs reach the SDK's record loop as three items:
+    # `RawPage`s by default, `DictPage`s with a stream map (records needed as dicts).
     server = make_sim(records=2345, burst=0)
-    result = run_cli(tap_config(server), tmp_path)
+    maps = {"stream_maps": {"cdrs": {"tagged": "1"}}} if path == "dicts" else {}
+    result = run_cli(tap_config(server, **maps), tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.count('{"type":"RECORD"') == 2345
     assert sum(record_count_metrics(result.stderr, "cdrs")) == 2345
