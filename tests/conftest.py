@@ -104,6 +104,13 @@ def run_tap(
     return parse_messages(out.getvalue())
 
 
+def write_json(folder: Path, value: Any, name: str = "config.json") -> Path:
+    """`value` as a JSON file in `folder` (a config, by default): the file's path."""
+    path = folder / name
+    path.write_text(json.dumps(value))
+    return path
+
+
 def run_cli(
     config: dict[str, Any],
     tmp_path: Path,
@@ -113,13 +120,10 @@ def run_cli(
     env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run `tap-voiso` as a user would, in a subprocess, at DEBUG log level (`env` added)."""
-    config_path = tmp_path / "config.json"
-    config_path.write_text(json.dumps(config))
+    config_path = write_json(tmp_path, config)
     command = [sys.executable, "-m", "tap_voiso", "--config", str(config_path), *args]
     if state is not None:
-        state_path = tmp_path / "state.json"
-        state_path.write_text(json.dumps(state))
-        command += ["--state", str(state_path)]
+        command += ["--state", str(write_json(tmp_path, state, "state.json"))]
     environ = {**os.environ, "TAP_VOISO_LOGLEVEL": "DEBUG", "LOGLEVEL": "DEBUG", **(env or {})}
     return subprocess.run(
         command, capture_output=True, text=True, timeout=timeout, env=environ, cwd=ROOT, check=False
@@ -152,9 +156,7 @@ def start_cli(
     config: dict[str, Any], tmp_path: Path, *, stderr: int = subprocess.DEVNULL
 ) -> subprocess.Popen[str]:
     """`tap-voiso` running in the background, its stdout a pipe to read messages from."""
-    config_path = tmp_path / "config.json"
-    config_path.write_text(json.dumps(config))
-    command = [sys.executable, "-m", "tap_voiso", "--config", str(config_path)]
+    command = [sys.executable, "-m", "tap_voiso", "--config", str(write_json(tmp_path, config))]
     return subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=stderr, text=True)
 
 

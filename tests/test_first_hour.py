@@ -13,7 +13,7 @@ import time
 import pytest
 
 from tap_voiso.errors import VoisoError
-from tests.conftest import ROOT, catalog_selecting, run_cli, run_tap, tap_config
+from tests.conftest import ROOT, catalog_selecting, run_cli, run_tap, tap_config, write_json
 
 ERROR_LINE = re.compile(r"\|\s+ERROR\s+\|")
 
@@ -149,8 +149,7 @@ def test_a_misspelled_setting_is_named_with_the_closest_known_one(make_sim, tmp_
 
 
 def test_discover_leaves_no_resource_warning(make_sim, tmp_path):
-    config_path = tmp_path / "config.json"
-    config_path.write_text(json.dumps({"api_key": "k", "cluster_id": "acme"}))
+    config_path = write_json(tmp_path, {"api_key": "k", "cluster_id": "acme"})
     result = subprocess.run(
         [sys.executable, "-W", "error::ResourceWarning", "-X", "dev", "-m", "tap_voiso",
          "--config", str(config_path), "--discover"],

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from scripts.readme_settings import README, render
-from tests.conftest import parse_messages, tap_config
+from tests.conftest import parse_messages, tap_config, write_json
 
 
 def test_readme_settings_table_matches_about():
@@ -42,7 +42,7 @@ def test_the_install_commands_run_as_written(make_sim, tmp_path):
     assert lines[0].startswith("pip install tap-voiso")
     server = make_sim(records=3000, burst=0)
     served = {r["id"] for r in server.simulator.visible_records()}
-    (tmp_path / "config.json").write_text(json.dumps(tap_config(server, end_date=None)))
+    write_json(tmp_path, tap_config(server, end_date=None))
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     for line in lines[1:]:
         result = subprocess.run(
