@@ -34,17 +34,15 @@ from tap_voiso.errors import (
     RetriesExhaustedError,
     VoisoAPIError,
 )
+from tap_voiso.failures import causes, describe, describe_certificate, unresolved
 from tap_voiso.pages import Page, PageToken, parse_page
 from tap_voiso.redact import display_url
-from tap_voiso.retries import (  # `_causes`: how urllib3 nests the socket's error
+from tap_voiso.retries import (
     TRANSIENT_ERRORS,
     RateLimit,
     RateLimitStalled,
     RequestSlots,
     Retrier,
-    _causes,
-    describe,
-    unresolved,
 )
 
 # Statuses worth retrying besides 5xx.
@@ -197,14 +195,6 @@ def read_body(response: requests.Response, timeout: float) -> None:
         response.close()  # the rest is never read: the connection cannot be reused
         raise BodyTooLarge
     response._content = body  # requests' store for `content` (see above)
-
-
-def describe_certificate(exc: BaseException) -> str:
-    """What the certificate check said, as OpenSSL put it."""
-    for cause in _causes(exc):
-        if isinstance(cause, ssl.SSLCertVerificationError):
-            return cause.verify_message or str(cause)
-    return str(exc)
 
 
 def _timed_out(response: requests.Response, timeout: float) -> requests.exceptions.ReadTimeout:
@@ -396,7 +386,7 @@ class VoisoStream(RESTStream[PageToken]):
                 )
                 raise BadResponseError(msg) from None
             except requests.exceptions.SSLError as exc:
-                if not any(isinstance(c, ssl.SSLCertVerificationError) for c in _causes(exc)):
+                if not any(isinstance(c, ssl.SSLCertVerificationError) for c in causes(exc)):
                     raise
                 msg = (
                     f"The certificate of {display_url(self.url_base)} is not trusted "

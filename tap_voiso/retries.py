@@ -10,17 +10,16 @@ from __future__ import annotations
 import email.utils
 import logging
 import random
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
-from urllib.parse import urlsplit
 
 import requests
 from singer_sdk.exceptions import RetriableAPIError
-from urllib3.exceptions import NameResolutionError, ProtocolError
+
+from tap_voiso.failures import describe, unresolved
 
 # First wait between tries (doubling each time), the longest such wait, and the
 # most of a server's Retry-After we honour.
@@ -294,58 +293,6 @@ def next_wait(exc: BaseException, attempt: int) -> float:
         return asked
     wait = min(MAX_BACKOFF_SECONDS, BACKOFF_BASE_SECONDS * 2.0**attempt)
     return wait * (1 + random.random() / 4)  # noqa: S311
-
-
-def _host(exc: BaseException) -> str:
-    """`host:port` of the request that failed, when the exception knows it."""
-    request = getattr(exc, "request", None)
-    url = getattr(request, "url", None)
-    if not isinstance(url, str):
-        return "the API host"
-    return urlsplit(url).netloc.rpartition("@")[2]  # never the userinfo (a password)
-
-
-def _causes(exc: BaseException) -> list[BaseException]:
-    """The exception and what it wraps (urllib3 nests the socket error two levels down)."""
-    found: list[BaseException] = []
-    todo: list[BaseException] = [exc]
-    while todo and len(found) < 10:
-        current = todo.pop()
-        found.append(current)
-        todo += [a for a in getattr(current, "args", ()) if isinstance(a, BaseException)]
-        todo += [c for c in (current.__cause__, current.__context__) if c is not None]
-        reason = getattr(current, "reason", None)
-        if isinstance(reason, BaseException):
-            todo.append(reason)
-    return found
-
-
-def unresolved(exc: BaseException) -> bool:
-    """Whether the host name did not resolve: almost always a misspelt setting."""
-    return any(isinstance(c, (socket.gaierror, NameResolutionError)) for c in _causes(exc))
-
-
-def describe(exc: BaseException | None) -> str:
-    """One line about a failure naming the host and the cause, free of headers (and the key)."""
-    if exc is None:
-        return "unknown error"
-    if isinstance(exc, requests.exceptions.Timeout):
-        name = type(exc).__name__  # a whole response (its body included) must arrive in time
-        return f"no complete response from {_host(exc)} within `request_timeout` ({name})"
-    if isinstance(exc, (requests.exceptions.ConnectionError, ConnectionResetError)):
-        return _connection_problem(exc)
-    return str(exc) or type(exc).__name__
-
-
-def _connection_problem(exc: BaseException) -> str:
-    causes = _causes(exc)
-    if unresolved(exc):
-        return f"could not resolve host {_host(exc)}"
-    if any(isinstance(c, ConnectionRefusedError) for c in causes):
-        return f"connection to {_host(exc)} refused (nothing listens there)"
-    if any(isinstance(c, ProtocolError) for c in causes):
-        return f"connection to {_host(exc)} dropped mid-response"
-    return f"connection to {_host(exc)} failed ({type(causes[-1]).__name__})"
 
 
 class Retrier:

@@ -24,11 +24,12 @@ from tap_voiso.chain import PageRead, WindowDone
 from tap_voiso.client import VoisoStream
 from tap_voiso.errors import OneLinePerStop, RetriesExhaustedError, StateError
 from tap_voiso.evolution import DROP, EVOLVE, SchemaEvolution
+from tap_voiso.failures import describe
 from tap_voiso.pages import PageToken
 from tap_voiso.passthrough import RecordPath, cdr_count, raw_page
 from tap_voiso.progress import Progress
 from tap_voiso.records import RecordChecker
-from tap_voiso.retries import TRANSIENT_ERRORS, Retrier, describe
+from tap_voiso.retries import TRANSIENT_ERRORS, Retrier
 from tap_voiso.scheduler import read_windows
 from tap_voiso.schemas import (
     DATA_BY_TYPE,
