@@ -29,6 +29,7 @@ from tap_voiso.retries import (
     RateGate,
     RequestSlots,
     Retrier,
+    Stopped,
     describe,
     unresolved,
 )
@@ -108,9 +109,14 @@ class VoisoStream(RESTStream[PageToken]):
     path = "/api/v4/reporting/cdrs"
 
     @cached_property
+    def rate_gate(self) -> RateGate:
+        """The pause after a 429 that every reader of this stream keeps."""
+        return RateGate()
+
+    @cached_property
     def retrier(self) -> Retrier:
         """Retries for this stream's readers, sharing one pause after a 429."""
-        return Retrier(self.backoff_max_tries(), RateGate(), self.logger)
+        return Retrier(self.backoff_max_tries(), self.rate_gate, self.logger)
 
     @cached_property
     def request_slots(self) -> RequestSlots:
@@ -222,10 +228,15 @@ class VoisoStream(RESTStream[PageToken]):
 
     def _send_and_parse(self, prepared: requests.PreparedRequest, stop: threading.Event) -> Page:
         with self.request_slots.hold(stop), self._sending_session() as session:
+            if stop.is_set():  # stopped while this request waited for its slot
+                raise Stopped
+            self.rate_gate.wait(stop)  # or a 429 came meanwhile: its pause holds here too
             response = session.send(prepared, timeout=self.timeout, stream=True)
             read_body(response)
-        self._time_request(response)
-        self.validate_response(response)
+            # Judged before the slot is let go: a request waiting for it must not go
+            # out after an answer that stops the run (a window's pages wait together).
+            self._time_request(response)
+            self.validate_response(response)
         return parse_page(response)
 
     def _time_request(self, response: requests.Response) -> None:

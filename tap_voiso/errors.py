@@ -36,6 +36,10 @@ class OffsetCapError(VoisoError):
     """Without a cursor, offset paging cannot reach the rest of a window."""
 
 
+class TooManyWindowsError(VoisoError):
+    """A window claims more CDRs than any split should be asked to cut it into."""
+
+
 class Interrupted(BaseException):
     """SIGTERM or SIGINT: the run stops after its last complete window.
 

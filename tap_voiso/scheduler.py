@@ -1,21 +1,21 @@
 """Reading several windows at once while handing them over strictly in order.
 
 Each window is read by a `Reader`: a `chain.Chain` on its own thread, a few pages
-ahead of the consumer (`Sizing.ahead`); a window whose other pages go out together
-(`Sizing.at_once`) gets a thread per page for them. Windows are short (a few pages, see
-`windows.Sizing`) and queued in order: `read_windows` starts a reader on the next
-window whenever fewer than `concurrency` are still reading, so a slow API keeps every
-reader busy to the last page. Pages are handed over in window order, so the output,
-and the bookmark that follows each finished window, are exactly those of a sequential
-read. Requests in flight are capped at `concurrency` by the stream
+ahead of the consumer (`PAGES_HELD_PER_READER`); a window whose other pages go out
+together (`planner.AtOnce`) gets a thread per page for them. Windows are queued in
+order, as the planner cut them: `read_windows` starts a reader on the next window
+whenever fewer than `concurrency` are still reading, so a slow API keeps every reader
+busy to the last page. The scheduler decides no sizes. Pages are handed over in
+window order, so the output, and the bookmark that follows each finished window, are
+exactly those of a sequential read. Requests in flight are capped at `concurrency` by the stream
 (`retries.RequestSlots`).
 
 Memory is capped by counting pages, not by trusting queues: a page counts from before
 its request goes out until nothing refers to it any more (`PagesInMemory`), and a
-reader other than the head's asks for a page only while fewer than `Sizing.budget`
-count. The head never waits (the consumer waits on it), so later windows can never
-hold up the one being emitted. Whatever the size of the range, the pages in memory
-stay within the budget and the head's few.
+reader other than the head's asks for a page only while fewer than the budget
+(`PAGES_HELD_PER_READER` per reader) count. The head never waits (the consumer waits
+on it), so later windows can never hold up the one being emitted. Whatever the size
+of the range, the pages in memory stay within the budget and the head's few.
 
 When one reader fails, every reader is told to stop at once (none sends another
 request, and waits for a slot, a 429 pause or a retry end), and the consumer raises
@@ -37,12 +37,13 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from tap_voiso.chain import Chain, Event, PageRead, Split, WindowDone
+from tap_voiso.chain import Chain, Event, PageRead, Split, Strays, WindowDone
 from tap_voiso.errors import Interrupted
 from tap_voiso.pages import Page, PageToken
+from tap_voiso.planner import Planner
 from tap_voiso.retries import Stopped
 from tap_voiso.signals import Interrupt
-from tap_voiso.windows import Sizing, Window
+from tap_voiso.windows import PAGES_HELD_PER_READER, Window
 
 # How often a waiting consumer looks at `interrupt` and at readers that finished (to
 # start the next windows), in seconds.
@@ -66,11 +67,12 @@ class _Pending:
 
 
 class _Stop:
-    """What all readers of one range share: the stop signal, and the first failure."""
+    """What all readers of one range share: the stop signal, the first failure, strays."""
 
-    def __init__(self) -> None:
+    def __init__(self, warn: Callable[[str], None]) -> None:
         self.event = threading.Event()
         self.failure: BaseException | None = None
+        self.strays = Strays(warn)
 
     def fail(self, error: BaseException) -> None:
         """Record a reader's failure and stop every reader."""
@@ -120,27 +122,28 @@ class Reader:
         self,
         source: PageSource,
         pending: _Pending,
-        sizing: Sizing,
+        planner: Planner,
         stop: _Stop,
         pages: PagesInMemory,
         *,
-        whole_range: bool,
         warn: Callable[[str], None],
+        on_total: Callable[[int | None], None] | None = None,
     ) -> None:
         self.window = pending.window
         self.early_split: Split | None = None  # cut on its first page, before any page
         self.is_head = False  # set by the consumer: its window is the one being emitted
         self._stop = stop
         self._pages = pages
-        self._queue: queue.Queue[Event] = queue.Queue(maxsize=sizing.ahead)
+        self._queue: queue.Queue[Event] = queue.Queue(maxsize=PAGES_HELD_PER_READER)
         chain = Chain(
             pending.window,
             self._fetch,
-            sizing,
+            planner,
             warn=warn,
+            strays=stop.strays,
             delivered=pending.delivered,
             parent_total=pending.parent_total,
-            whole_range=whole_range,
+            on_total=on_total,
             fetch_at_once=self._fetch_at_once,
         )
         self._source = source
@@ -207,6 +210,8 @@ class Reader:
         try:
             future.set_result(self._fetch(token))
         except BaseException as exc:  # handed to the reader's thread with the page
+            if not isinstance(exc, Stopped):
+                self._stop.fail(exc)  # at once: not when the reader gets to this page
             future.set_exception(exc)
 
     def _put(self, event: Event) -> bool:
@@ -233,15 +238,20 @@ class Reader:
 def read_windows(
     source: PageSource,
     full: Window,
-    sizing: Sizing,
+    planner: Planner,
+    concurrency: int,
     log: Callable[[str], None],
     *,
     interrupt: Interrupt | None = None,
     warn: Callable[[str], None] | None = None,
+    on_total: Callable[[int | None], None] | None = None,
 ) -> Iterator[PageRead | WindowDone]:
-    """Pages of every window of `full`, windows in order, read `sizing.concurrency` at a time."""
-    stop = _Stop()
-    pages = PagesInMemory(sizing.budget)
+    """Pages of every window of `full`, windows in order, read `concurrency` at a time.
+
+    `on_total` is told what the whole range's first page said it holds.
+    """
+    stop = _Stop(warn or log)
+    pages = PagesInMemory(concurrency * PAGES_HELD_PER_READER)
     items: deque[_Pending | Reader] = deque([] if full.empty else [_Pending(full)])
     first = True
     try:
@@ -252,16 +262,18 @@ def read_windows(
             # The head always gets a reader: the consumer waits for it (requests in
             # flight stay capped by the stream's slots).
             while index < len(items) and (
-                index == 0 or (active < sizing.concurrency and pages.count < pages.budget)
+                index == 0 or (active < concurrency and pages.count < pages.budget)
             ):
                 item = items[index]
                 if isinstance(item, _Pending):
-                    if not first:
-                        _cut_by_estimate(items, index, sizing)
-                        item = items[index]
-                    assert isinstance(item, _Pending)  # noqa: S101 (cutting keeps it pending)
                     items[index] = Reader(
-                        source, item, sizing, stop, pages, whole_range=first, warn=warn or log
+                        source,
+                        item,
+                        planner,
+                        stop,
+                        pages,
+                        warn=warn or log,
+                        on_total=on_total if first else None,
                     )
                     first, active = False, active + 1
                 index += 1
@@ -283,17 +295,6 @@ def read_windows(
         for item in items:
             if isinstance(item, Reader):
                 item.join()
-
-
-def _cut_by_estimate(items: deque[_Pending | Reader], index: int, sizing: Sizing) -> None:
-    """Without totals, cut a window that likely holds more than the target before reading it."""
-    item = items[index]
-    assert isinstance(item, _Pending)  # noqa: S101
-    if sizing.totals_known:
-        return
-    parts = sizing.parts(item.window, sizing.estimate(item.window))
-    if parts > 1:
-        _replace(items, index, item.window.split(parts), item.delivered, None)
 
 
 def _expand_early_splits(items: deque[_Pending | Reader], log: Callable[[str], None]) -> None:

@@ -28,12 +28,13 @@ from tap_voiso.client import VoisoStream
 from tap_voiso.errors import OneLinePerStop
 from tap_voiso.output import RawRecordMessage, record_line_parts
 from tap_voiso.pages import PageToken
+from tap_voiso.planner import Planner
 from tap_voiso.progress import Progress
 from tap_voiso.records import RecordChecker, drop_removed
 from tap_voiso.scheduler import read_windows
 from tap_voiso.schemas import DATA_BY_TYPE, cdr_schema, channel_schema, lifted_name
 from tap_voiso.signals import INTERRUPT
-from tap_voiso.windows import EARLIEST, Sizing, Window, iso_ms, to_ms
+from tap_voiso.windows import EARLIEST, Window, iso_ms, to_ms
 
 # The shape of a CDR as the API sends it, which every page is checked against.
 API_SCHEMA = cdr_schema()
@@ -155,15 +156,18 @@ class CdrsStream(VoisoStream):
         self, full: Window, label: str, *, checkpoint: bool
     ) -> Iterator[dict[str, Any]]:
         """The CDRs of `full`, window by window; `checkpoint` moves the bookmark after each."""
-        sizing = Sizing(
-            page_size=self.page_size,
-            window_records=self.window_records,
-            concurrency=self.concurrency,
-        )
+        planner = Planner(page_size=self.page_size, window_records=self.window_records)
         interval = float(self.config.get("progress_seconds", settings.DEFAULT_PROGRESS_SECONDS))
         progress = Progress(label, self.logger, interval)
         events = read_windows(
-            self, full, sizing, self.logger.debug, interrupt=INTERRUPT, warn=self.logger.warning
+            self,
+            full,
+            planner,
+            self.concurrency,
+            self.logger.debug,
+            interrupt=INTERRUPT,
+            warn=self.logger.warning,
+            on_total=progress.expect,
         )
         for event in events:
             if isinstance(event, WindowDone):
@@ -173,7 +177,6 @@ class CdrsStream(VoisoStream):
                 continue
             self._extracted_at = event.page.extracted_at
             records = self._fresh_records(event)
-            progress.total = sizing.run_total
             yield from records
             count = sum(r.count if type(r) is RawPage else 1 for r in records)
             progress.add(count, self.stream_state.get("replication_key_value"))

@@ -59,7 +59,10 @@ def test_no_cursor_and_a_millisecond_over_10000_stops_naming_it(make_sim, tmp_pa
 
 @pytest.mark.parametrize("order", ["asc", "desc", "shuffle"])
 def test_expiring_cursors_fall_back_to_the_offset_sent_with_them(make_sim, order):
-    server = make_sim(records=8000, burst=1500, order=order, cursor_expire_every=3)
+    # No total: windows are paged by cursor (with one, their pages go out by offset).
+    server = make_sim(
+        records=8000, burst=1500, order=order, cursor_expire_every=3, send_total=False
+    )
     # Two readers: windows of several pages each, so chains of cursors.
     result = run_tap(tap_config(server, page_size=200, window_records=2000, concurrency=2))
     assert_exactly_once(result, server)
@@ -143,7 +146,9 @@ def test_a_failing_window_stops_every_reader_at_once(make_sim):
         run_tap(tap_config(server, concurrency=4, page_size=500))
     assert time.monotonic() - began < 10  # nobody sat out the 30 s
     (refused_at,) = [t for t, status in sim.answered if status == 401]
-    assert [t for t in sim.started if t > refused_at] == []
+    # A window's pages wait for slots together: one freed by a 503 answered in the same
+    # instant may go out while the tap is still reading the 401. Nothing after that.
+    assert [t - refused_at for t in sim.started if t > refused_at + 0.02] == []
 
 
 @pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
