@@ -3,6 +3,8 @@
     .venv/bin/python -m benchmarks.run --records 200000 --rounds 3
     .venv/bin/python -m benchmarks.run --records 50000 --latency-ms 250 --rounds 3
     .venv/bin/python -m benchmarks.run --records 1000000 --rounds 1 --only tap
+    .venv/bin/python -m benchmarks.run --records 50000 --latency-ms 250 --shape campaigns
+    .venv/bin/python -m benchmarks.run --records 20000 --latency-ms 100 --rate 4 --only tap
 
 The raw loop is what a user could hand-write: one `requests.Session`, cursor paging
 at `limit=1000`, `json.loads`, one Singer RECORD line per CDR with `json.dumps`; no
@@ -11,12 +13,20 @@ per page: the CPU floor of a tap that decodes each record and encodes it again.
 Each contender runs as its own process writing to /dev/null, in interleaved rounds;
 the table shows medians. Peak RSS is the
 contender's own process (its `ru_maxrss`), not the simulator's.
+
+`--shape` picks where the CDRs lie between the tap's `start_date` and now (see
+`voiso_simulator.data.DatasetSpec`); each shape has its own default `--span-days`.
+`--rate N` makes the simulator accept N requests a second (a token bucket; 429 with
+`Retry-After` beyond); the loops then wait as `Retry-After` asks. Beside speed, each
+contender's requests (the simulator's count, 429s included) per page of data
+(ceil(CDRs / 1000)), and how many of them were 429s.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import statistics
@@ -27,19 +37,25 @@ import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import requests
+
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 KEY = "sim-secret-key"
 
 RAW_LOOP = """
-import json, sys, requests
+import json, sys, time, requests
 url, key = sys.argv[1], sys.argv[2]
 session = requests.Session()
 session.headers["Authorization"] = "Bearer " + key
 out = sys.stdout
 params = {"limit": 1000}
 while True:
-    body = json.loads(session.get(url + "/api/v4/reporting/cdrs", params=params).content)
+    response = session.get(url + "/api/v4/reporting/cdrs", params=params)
+    if response.status_code == 429:
+        time.sleep(float(response.headers.get("Retry-After", 1)))
+        continue
+    body = json.loads(response.content)
     for cdr in body["cdrs"]:
         out.write(json.dumps({"type": "RECORD", "stream": "cdrs", "record": cdr}) + "\\n")
     cursor = body["metadata"].get("next_cursor")
@@ -51,7 +67,7 @@ while True:
 # The CPU floor of any tap that decodes each record and encodes it again: msgspec
 # decodes the page, encodes one RECORD per CDR, and each page is one write.
 MSGSPEC_LOOP = """
-import sys, msgspec, requests
+import sys, time, msgspec, requests
 url, key = sys.argv[1], sys.argv[2]
 session = requests.Session()
 session.headers["Authorization"] = "Bearer " + key
@@ -59,7 +75,11 @@ out = sys.stdout.buffer
 encode = msgspec.json.Encoder().encode
 params = {"limit": 1000}
 while True:
-    body = msgspec.json.decode(session.get(url + "/api/v4/reporting/cdrs", params=params).content)
+    response = session.get(url + "/api/v4/reporting/cdrs", params=params)
+    if response.status_code == 429:
+        time.sleep(float(response.headers.get("Retry-After", 1)))
+        continue
+    body = msgspec.json.decode(response.content)
     out.write(b"".join(
         encode({"type": "RECORD", "stream": "cdrs", "record": cdr}) + b"\\n" for cdr in body["cdrs"]
     ))
@@ -79,13 +99,26 @@ print(elapsed, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, code)
 """
 
 
+# Days from `start_date` to now for each shape, unless --span-days says otherwise: the
+# issue's cases (2 of 11 months; three years before a month of data).
+SHAPE_SPAN_DAYS = {
+    "even": 30.0,
+    "part": 11 * 30.0,
+    "business-hours": 30.0,
+    "campaigns": 30.0,
+    "late-start": 37 * 30.0,
+}
+PAGE = 1000  # CDRs on a full page: what "a page of data" means in requests per page
+
+
 def start_simulator(
-    records: int, latency_ms: float, start: str, span_days: float
+    records: int, latency_ms: float, start: str, span_days: float, shape: str, rate: float
 ) -> tuple[subprocess.Popen[str], str]:
     """Start `python -m voiso_simulator` on a free port; return it and its URL."""
     process = subprocess.Popen(
         [PYTHON, "-m", "voiso_simulator", "--port", "0", "--records", str(records),
-         "--start", start, "--span-days", str(span_days), "--latency-ms", str(latency_ms)],
+         "--start", start, "--span-days", str(span_days), "--latency-ms", str(latency_ms),
+         "--shape", shape, "--rate-limit", str(rate)],
         cwd=ROOT, stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
     assert process.stdout is not None
@@ -94,15 +127,22 @@ def start_simulator(
     return process, url
 
 
-def measure(command: list[str]) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MB) of one run of `command`."""
+def simulator_requests(url: str) -> tuple[int, int]:
+    """Requests the simulator answered since its log was last reset, and how many were 429s."""
+    stats = requests.get(url + "/_sim/stats", timeout=30).json()
+    return stats["requests"], stats["by_status"].get("429", 0)
+
+
+def measure(command: list[str], url: str) -> tuple[float, float, int, int]:
+    """Wall seconds, peak RSS (MB), requests and 429s of one run of `command`."""
+    requests.post(url + "/_sim/reset", timeout=30).raise_for_status()
     result = subprocess.run(
         [PYTHON, "-c", MEASURE, *command], capture_output=True, text=True, check=True
     )
     elapsed, rss_kb, code = result.stdout.split()
     if code != "0":
         raise RuntimeError(f"{command[:3]} exited {code}")
-    return float(elapsed), int(rss_kb) / 1024
+    return float(elapsed), int(rss_kb) / 1024, *simulator_requests(url)
 
 
 def main() -> None:
@@ -112,7 +152,21 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=200_000)
     parser.add_argument("--latency-ms", type=float, default=0.0)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--span-days", type=float, default=30.0, help="days of CDRs up to now")
+    parser.add_argument(
+        "--span-days", type=float, help="days from start_date to now (default: by shape)"
+    )
+    parser.add_argument(
+        "--shape",
+        choices=list(SHAPE_SPAN_DAYS),
+        default="even",
+        help="where the CDRs lie from start_date to now (default even)",
+    )
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=0.0,
+        help="requests a second the simulator accepts, 429 beyond (default 0: no limit)",
+    )
     parser.add_argument("--only", choices=["tap", "raw", "msgspec"], help="run one contender only")
     parser.add_argument(
         "--tap-settings",
@@ -123,12 +177,13 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    # A backfill of the history up to now: CDRs over the last --span-days, and the
-    # tap's start_date where they begin.
-    start = (datetime.now(timezone.utc) - timedelta(days=args.span_days)).strftime(
-        "%Y-%m-%dT%H:%M:%SZ"
+    # A backfill of the history up to now: the tap's start_date --span-days ago, and
+    # the CDRs laid out from there by --shape.
+    span_days = args.span_days or SHAPE_SPAN_DAYS[args.shape]
+    start = (datetime.now(timezone.utc) - timedelta(days=span_days)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    simulator, url = start_simulator(
+        args.records, args.latency_ms, start, span_days, args.shape, args.rate
     )
-    simulator, url = start_simulator(args.records, args.latency_ms, start, args.span_days)
     try:
         with tempfile.TemporaryDirectory() as tmp:
             base = {"api_key": KEY, "api_url": url, "start_date": start}
@@ -147,30 +202,48 @@ def main() -> None:
                     k: v for k, v in contenders.items() if k.startswith(args.only) or args.only in k
                 }
             # Warm-up: the simulator renders each record once and caches it.
-            measure(contenders.get("raw loop") or contenders["tap-voiso"])
-            results: dict[str, list[tuple[float, float]]] = {name: [] for name in contenders}
+            measure(contenders.get("raw loop") or contenders["tap-voiso"], url)
+            results: dict[str, list[tuple[float, float, int, int]]] = {
+                name: [] for name in contenders
+            }
             for _ in range(args.rounds):
                 for name, command in contenders.items():
-                    results[name].append(measure(command))
+                    results[name].append(measure(command, url))
     finally:
         simulator.terminate()
         simulator.wait()
 
+    limit = f"{args.rate:g} requests/s" if args.rate else "none"
     print(
-        f"\n{args.records:,} CDRs, simulator latency {args.latency_ms:g} ms/page, "
-        f"{args.rounds} round(s), medians"
+        f"\n{args.records:,} CDRs, shape {args.shape} over {span_days:g} days, simulator "
+        f"latency {args.latency_ms:g} ms/page, rate limit {limit}, {args.rounds} round(s), medians"
     )
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     )
     width = max(12, *(len(name) for name in results))
-    print(f"{'contender':<{width}} {'records/s':>12} {'seconds':>9} {'peak RSS MB':>12}")
+    pages = max(1, math.ceil(args.records / PAGE))
+    print(
+        f"{'contender':<{width}} {'records/s':>12} {'seconds':>9} {'peak RSS MB':>12} "
+        f"{'requests/page':>14} {'429s':>6}"
+    )
     rates = {}
     for name, runs in results.items():
         seconds = statistics.median(r[0] for r in runs)
         rss = max(r[1] for r in runs)
+        per_page = statistics.median(r[2] for r in runs) / pages
+        limited = statistics.median(r[3] for r in runs)
         rates[name] = args.records / seconds
-        print(f"{name:<{width}} {rates[name]:>12,.0f} {seconds:>9.2f} {rss:>12.1f}")
+        print(
+            f"{name:<{width}} {rates[name]:>12,.0f} {seconds:>9.2f} {rss:>12.1f} "
+            f"{per_page:>14.2f} {limited:>6g}"
+        )
+    if args.rate:
+        budget = 1.25 * pages / args.rate
+        print(f"1.25 requests a page at {args.rate:g}/s: {budget:.2f} s")
+        for name, runs in results.items():
+            seconds = statistics.median(r[0] for r in runs)
+            print(f"{name} / that: {seconds / budget:.2f}")
     for base in ("raw loop", "msgspec loop"):
         if base in rates:
             for name, rate in rates.items():

@@ -36,13 +36,16 @@ def small(command: str) -> list[str]:
     return args
 
 
-def rows(output: str) -> dict[str, tuple[float, float]]:
-    """records/s and peak RSS (MB) per contender, from the benchmark's table."""
+def rows(output: str) -> dict[str, tuple[float, float, float, float]]:
+    """records/s, peak RSS (MB), requests per page and 429s per contender, from its table."""
     found = {}
     for line in output.splitlines():
-        match = re.match(r"(.+?)\s+([\d,]+)\s+[\d.]+\s+([\d.]+)$", line)
+        match = re.match(r"(.+?)\s+([\d,]+)\s+[\d.]+\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)$", line)
         if match:
-            found[match.group(1)] = (float(match.group(2).replace(",", "")), float(match.group(3)))
+            found[match.group(1)] = (
+                float(match.group(2).replace(",", "")),
+                *map(float, match.group(3, 4, 5)),
+            )
     return found
 
 
@@ -69,6 +72,6 @@ def test_a_readme_benchmark_command_runs_and_reports_its_contenders(command):
     if "--only" not in command:
         expected |= {"raw loop", "msgspec loop"}
     assert set(table) == expected, result.stdout
-    assert all(rate > 0 and rss > 0 for rate, rss in table.values())
+    assert all(rate > 0 and rss > 0 and per_page >= 1 for rate, rss, per_page, _ in table.values())
     if "--only" not in command:
         assert "tap-voiso / msgspec loop:" in result.stdout

@@ -8,7 +8,7 @@ import signal
 import sys
 import threading
 
-from voiso_simulator.data import DEFAULT_START, DatasetSpec
+from voiso_simulator.data import DEFAULT_START, SHAPES, DatasetSpec
 from voiso_simulator.server import DEFAULT_KEY, SimConfig, Simulator, start
 
 
@@ -33,6 +33,12 @@ def main(argv: list[str] | None = None) -> int:
         "--burst", type=int, default=1200, help="CDRs sharing one millisecond (default 1200)"
     )
     parser.add_argument(
+        "--shape",
+        choices=SHAPES,
+        default="even",
+        help="where the CDRs lie in the range (default even; see DatasetSpec)",
+    )
+    parser.add_argument(
         "--api-key", default=DEFAULT_KEY, help=f"the accepted Bearer key (default {DEFAULT_KEY})"
     )
     parser.add_argument("--latency-ms", type=float, default=0.0, help="delay before every response")
@@ -46,7 +52,10 @@ def main(argv: list[str] | None = None) -> int:
         help="share of requests that fail (5xx, drops, HTML)",
     )
     parser.add_argument(
-        "--rate-limit", type=int, default=0, help="requests per second before 429 (0: none)"
+        "--rate-limit",
+        type=float,
+        default=0.0,
+        help="requests a second accepted, 429 with Retry-After beyond (0: no limit)",
     )
     args = parser.parse_args(argv)
 
@@ -56,6 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         start=args.start,
         span_days=args.span_days,
         burst=min(args.burst, args.records),
+        shape=args.shape,
     )
     config = SimConfig(
         api_key=args.api_key,

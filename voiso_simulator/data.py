@@ -71,12 +71,30 @@ def parse_iso(value: str) -> int:
     return round(moment.timestamp() * 1000)
 
 
+SHAPES = ("even", "part", "business-hours", "campaigns", "late-start")
+"""Where in `[start, start + span_days)` the CDRs lie; see `DatasetSpec.shape`."""
+HOUR_MS = 3600 * 1000
+DAY_MS = 24 * HOUR_MS
+
+
 @dataclass(frozen=True)
 class DatasetSpec:
-    """What to generate: `records` CDRs spread evenly over `span_days` from `start`.
+    """What to generate: `records` CDRs over `span_days` from `start`, laid out by `shape`.
 
     `burst` records share one millisecond in the middle of the data set (more than a
     page of them by default), the edge case that breaks naive timestamp paging.
+
+    `shape` says where the CDRs lie in the range, which is what a tap reading from
+    `start` to `start + span_days` has to find:
+
+    - `even`: spread evenly over the whole range (the default).
+    - `part`: in 2 of its 11 equal stretches (the 3rd and the 8th), nothing elsewhere:
+      2 months of data in the 11 from a `start_date` to now.
+    - `business-hours`: weekdays 08:00-20:00 UTC only; nights and weekends are empty.
+    - `campaigns`: 40% of the CDRs in three one-hour campaigns (at a quarter, half and
+      three quarters of the range), the rest spread evenly.
+    - `late-start`: in the last 1/37 of the range only: a month of data after three
+      years of nothing, when the range is three years and a month long.
     """
 
     records: int = 2000
@@ -84,6 +102,57 @@ class DatasetSpec:
     start: str = DEFAULT_START
     span_days: float = 30.0
     burst: int = 1200
+    shape: str = "even"
+
+    def __post_init__(self) -> None:
+        if self.shape not in SHAPES:
+            msg = f"unknown data shape {self.shape!r}: choose one of {', '.join(SHAPES)}"
+            raise ValueError(msg)
+
+
+def active_stretches(shape: str, start_ms: int, span_ms: int) -> list[tuple[int, int]]:
+    """The `[begin, end)` offsets from `start_ms` where a shape's CDRs may lie, in order.
+
+    The campaign hours are not among them: `Dataset` places those CDRs on its own.
+    """
+    if shape == "part":
+        stretch = span_ms // 11
+        return [(2 * stretch, 3 * stretch), (7 * stretch, 8 * stretch)]
+    if shape == "late-start":
+        return [(span_ms - span_ms // 37, span_ms)]
+    if shape == "business-hours":
+        stretches = []
+        day = start_ms - start_ms % DAY_MS
+        while day < start_ms + span_ms:
+            if datetime.fromtimestamp(day / 1000, tz=timezone.utc).weekday() < 5:
+                begin = max(day + 8 * HOUR_MS, start_ms) - start_ms
+                end = min(day + 20 * HOUR_MS, start_ms + span_ms) - start_ms
+                if begin < end:
+                    stretches.append((begin, end))
+            day += DAY_MS
+        if not stretches:
+            msg = "the business-hours shape needs a range that holds a weekday 08:00-20:00"
+            raise ValueError(msg)
+        return stretches
+    return [(0, span_ms)]
+
+
+class _Timeline:
+    """Maps an offset into the stretches laid end to end onto an offset in the range."""
+
+    def __init__(self, stretches: list[tuple[int, int]]) -> None:
+        self.begins = [begin for begin, _ in stretches]
+        self.cumulative = []
+        total = 0
+        for begin, end in stretches:
+            self.cumulative.append(total)
+            total += end - begin
+        self.length = max(1, total)
+
+    def offset(self, packed: int) -> int:
+        # Past the last stretch's end (the jitter of the last CDRs) stays in it.
+        k = bisect.bisect_right(self.cumulative, packed) - 1
+        return self.begins[k] + packed - self.cumulative[k]
 
 
 class Dataset:
@@ -93,15 +162,22 @@ class Dataset:
         self.spec = spec
         start_ms = parse_iso(spec.start)
         span_ms = max(1, int(spec.span_days * 86400 * 1000))
+        timeline = _Timeline(active_stretches(spec.shape, start_ms, span_ms))
+        packed_ms = timeline.length
         n = spec.records
         burst_at = n // 2
         keys: list[tuple[int, str, int]] = []
         for i in range(n):
             rng = self._rng(i)
             if burst_at <= i < burst_at + spec.burst:
-                started = start_ms + (burst_at * span_ms) // max(n, 1)
+                started = start_ms + timeline.offset((burst_at * packed_ms) // max(n, 1))
+            elif spec.shape == "campaigns" and i % 5 < 2:
+                campaign = (i // 5) % 3
+                hour = (span_ms * (campaign + 1) // 4) // HOUR_MS * HOUR_MS
+                started = start_ms + min(hour, span_ms - HOUR_MS) + rng.randrange(HOUR_MS)
             else:
-                started = start_ms + (i * span_ms) // max(n, 1) + rng.randrange(997)
+                packed = (i * packed_ms) // max(n, 1) + rng.randrange(997)
+                started = start_ms + timeline.offset(packed)
             keys.append((started, str(uuid.UUID(int=rng.getrandbits(128), version=4)), i))
         keys.sort()
         self.started = array("q", (k[0] for k in keys))

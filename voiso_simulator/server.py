@@ -17,10 +17,11 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 import random
 import threading
 import time
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from email.utils import formatdate
@@ -91,7 +92,10 @@ class SimConfig:
     fault_seed: int = 1
     # Statuses or fault kinds served, in order, to the next requests ("429", "500", "drop", ...).
     fail_next: list[str] = field(default_factory=list)
-    rate_limit_per_second: int = 0
+    # A token bucket: this many requests a second on average, as many at once after a
+    # quiet second; beyond, 429 with a Retry-After of the wait for the next token
+    # (in `retry_after` form, never less than `retry_after_seconds`). 0: no limit.
+    rate_limit_per_second: float = 0
     retry_after: str = "seconds"  # seconds, date or none
     retry_after_seconds: int = 1
     hang_rate: float = 0.0
@@ -178,7 +182,8 @@ class Simulator:
         self.connections = 0  # TCP connections accepted
         self.max_inflight = 0  # most API requests served at the same time
         self._rng = random.Random(self.config.fault_seed)
-        self._recent: deque[float] = deque()
+        self._tokens = 0.0
+        self._refilled: float | None = None  # when the bucket was last topped up
         self._cursor_history: dict[tuple[Any, ...], list[str]] = {}
         self._page_counts: dict[tuple[Any, ...], int] = {}
         self._totals: dict[tuple[Any, ...], int] = {}
@@ -235,24 +240,36 @@ class Simulator:
 
     # -- request handling ----------------------------------------------------------
 
-    def fault_for_request(self) -> str | None:
-        """The fault (status or kind) this request suffers, if any."""
+    def fault_for_request(self) -> tuple[str | None, float]:
+        """The fault (status or kind) this request suffers, if any, and its Retry-After."""
         cfg = self.config
         with self.lock:
             if cfg.fail_next:
-                return cfg.fail_next.pop(0)
+                return cfg.fail_next.pop(0), cfg.retry_after_seconds
             if cfg.rate_limit_per_second:
-                now = time.monotonic()
-                while self._recent and now - self._recent[0] > 1.0:
-                    self._recent.popleft()
-                if len(self._recent) >= cfg.rate_limit_per_second:
-                    return "429"
-                self._recent.append(now)
+                wait = self._take_token(cfg.rate_limit_per_second)
+                if wait:
+                    return "429", max(cfg.retry_after_seconds, math.ceil(wait))
             if cfg.fault_rate and self._rng.random() < cfg.fault_rate:
-                return self._rng.choice(cfg.fault_mix)
+                return self._rng.choice(cfg.fault_mix), cfg.retry_after_seconds
             if cfg.hang_rate and self._rng.random() < cfg.hang_rate:
-                return "hang"
-        return None
+                return "hang", 0
+        return None, 0
+
+    def _take_token(self, rate: float) -> float:
+        """0 if the bucket lets this request through, else the seconds until it would."""
+        now = time.monotonic()
+        capacity = max(1.0, rate)
+        if self._refilled is None:
+            tokens = capacity
+        else:
+            tokens = min(capacity, self._tokens + (now - self._refilled) * rate)
+        self._refilled = now
+        if tokens >= 1:
+            self._tokens = tokens - 1
+            return 0.0
+        self._tokens = tokens
+        return (1 - tokens) / rate
 
     def authorize(self, header: str | None) -> None:
         """Raise the API's 401 or 403 for a missing, wrong or unscoped key."""
@@ -651,6 +668,7 @@ class Handler(BaseHTTPRequestHandler):
                         "statuses": sim.statuses[-1000:],
                         "records": len(sim.dataset),
                         "max_inflight": sim.max_inflight,
+                        "by_status": Counter(sim.statuses),
                     },
                 )
             return
@@ -675,14 +693,14 @@ class Handler(BaseHTTPRequestHandler):
         cfg = sim.config
         if cfg.latency_ms:
             time.sleep(cfg.latency_ms / 1000)
-        fault = sim.fault_for_request()
+        fault, retry_after = sim.fault_for_request()
         if fault == "ok":  # a placeholder in `fail_next`: this request is served as usual
             fault = None
         if fault is not None:
             with sim.lock:
                 sim.faults[fault] += 1
         if fault is not None and fault != "hang":
-            return self._fault(fault)
+            return self._fault(fault, retry_after)
         if fault == "hang":
             time.sleep(cfg.hang_seconds)
         try:
@@ -707,16 +725,14 @@ class Handler(BaseHTTPRequestHandler):
         self._send(200, body)
         return 200
 
-    def _fault(self, fault: str) -> int:
+    def _fault(self, fault: str, retry_after: float) -> int:
         cfg = self.server.simulator.config
         if fault == "429":
             headers = {}
             if cfg.retry_after == "seconds":
-                headers["Retry-After"] = str(cfg.retry_after_seconds)
+                headers["Retry-After"] = str(retry_after)
             elif cfg.retry_after == "date":
-                headers["Retry-After"] = formatdate(
-                    time.time() + cfg.retry_after_seconds, usegmt=True
-                )
+                headers["Retry-After"] = formatdate(time.time() + retry_after, usegmt=True)
             self._send_json(429, {"error": "Too Many Requests"}, headers=headers)
             return 429
         if fault == "drop":
