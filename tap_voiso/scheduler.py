@@ -1,8 +1,10 @@
 """Reading several windows at once while handing them over strictly in order.
 
-Each window is read by a `Reader`: a `chain.Chain` on its own thread, a few pages
-ahead of the consumer (`PAGES_HELD_PER_READER`); a window whose other pages go out
-together (`planner.AtOnce`) gets a thread per page for them. Windows are queued in
+Each window is read by a `Reader`: a `chain.Chain` on its own thread, handing its
+pages to the consumer through a queue; a window whose other pages go out together
+(`planner.AtOnce`) gets a thread per page for them. A reader that has fetched its
+whole window ends there (its pages wait in its queue), so the next window's reader
+can start while earlier pages wait their turn. Windows are queued in
 order, as the planner cut them: `read_windows` starts a reader on the next window
 whenever fewer than `concurrency` are still reading, so a slow API keeps every reader
 busy to the last page. The scheduler decides no sizes. Pages are handed over in
@@ -28,12 +30,15 @@ GIL released; the CPU work (decoding, emitting) is the consumer's.
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import queue
 import threading
 import weakref
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -66,13 +71,51 @@ class _Pending:
     parent_total: int | None = None
 
 
-class _Stop:
-    """What all readers of one range share: the stop signal, the first failure, strays."""
+class Turns:
+    """Whose request goes out next: the earliest window's first, `limit` at a time.
 
-    def __init__(self, warn: Callable[[str], None]) -> None:
+    Output is in window order, so a page of a later window fetched before one of the
+    window being emitted only takes memory; and with a window's pages requested
+    together, a dozen may wait for a request slot at once. Turns go by `(window
+    start, offset)`, so the pages the consumer needs next are the ones sent next.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self._free = limit
+        self._waiting: list[tuple[int, int, int]] = []  # a heap of (start, offset, ticket)
+        self._tickets = itertools.count()
+        self._changed = threading.Condition()
+
+    @contextmanager
+    def hold(self, token: PageToken, stop: threading.Event) -> Iterator[None]:
+        """Wait for this page's turn (unless the range stops), and hold it for its request."""
+        mine = (token.window.start_ms, token.offset or 0, next(self._tickets))
+        with self._changed:
+            heapq.heappush(self._waiting, mine)
+            while not (self._free and self._waiting[0] == mine) and not stop.is_set():
+                self._changed.wait(POLL_SECONDS)
+            self._waiting.remove(mine)
+            heapq.heapify(self._waiting)
+            self._changed.notify_all()
+            if stop.is_set():
+                raise Stopped
+            self._free -= 1
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._free += 1
+                self._changed.notify_all()
+
+
+class _Stop:
+    """What all readers of one range share: stop signal, first failure, strays, turns."""
+
+    def __init__(self, warn: Callable[[str], None], concurrency: int) -> None:
         self.event = threading.Event()
         self.failure: BaseException | None = None
         self.strays = Strays(warn)
+        self.turns = Turns(concurrency)
 
     def fail(self, error: BaseException) -> None:
         """Record a reader's failure and stop every reader."""
@@ -134,7 +177,8 @@ class Reader:
         self.is_head = False  # set by the consumer: its window is the one being emitted
         self._stop = stop
         self._pages = pages
-        self._queue: queue.Queue[Event] = queue.Queue(maxsize=PAGES_HELD_PER_READER)
+        # Unbounded: what bounds memory is the page budget, counted before each request.
+        self._queue: queue.Queue[Event] = queue.Queue()
         chain = Chain(
             pending.window,
             self._fetch,
@@ -184,7 +228,8 @@ class Reader:
         """One page, once the pages in memory leave room for it (the head never waits)."""
         self._pages.take(lambda: not self.is_head, self._stop.event)
         try:
-            page = self._source.fetch_page(token, self._stop.event)
+            with self._stop.turns.hold(token, self._stop.event):
+                page = self._source.fetch_page(token, self._stop.event)
         except BaseException:
             self._pages.give_back()
             raise
@@ -250,7 +295,7 @@ def read_windows(
 
     `on_total` is told what the whole range's first page said it holds.
     """
-    stop = _Stop(warn or log)
+    stop = _Stop(warn or log, concurrency)
     pages = PagesInMemory(concurrency * PAGES_HELD_PER_READER)
     items: deque[_Pending | Reader] = deque([] if full.empty else [_Pending(full)])
     first = True

@@ -178,3 +178,43 @@ def test_a_signal_while_stdout_is_blocked_leaves_whole_lines_ending_with_a_state
     assert set(ids) < served  # it stopped early
     second = run_tap(config, state=first.states[-1])
     assert set(ids) | {r["id"] for r in second.records} == served
+
+
+# -- counts: metadata.total is a claim, the pages are the facts ---------------------
+
+
+def test_a_capped_total_with_cursors_is_cut_until_its_parts_report_less(make_sim):
+    server = make_sim(records=30_000, burst=0, total_cap=10_000)
+    result = run_tap(tap_config(server))
+    assert_exactly_once(result, server)
+
+
+def test_a_capped_total_without_cursors_is_cut_until_offset_reaches_every_part(make_sim):
+    server = make_sim(records=30_000, burst=0, total_cap=10_000, cursors=False)
+    result = run_tap(tap_config(server))
+    assert_exactly_once(result, server)
+    assert not any("cursor=" in r for r in server.simulator.requests)
+
+
+def test_a_capped_total_with_cursors_that_expire(make_sim):
+    server = make_sim(records=30_000, burst=0, total_cap=10_000, cursor_expire_every=2)
+    result = run_tap(tap_config(server))
+    assert_exactly_once(result, server)
+
+
+def test_a_total_below_what_the_api_holds_is_paged_past_without_a_cursor(make_sim):
+    """500 reported, 3,000 held, no cursor: a full page past the total is not the end."""
+    server = make_sim(records=3000, burst=0, total_cap=500, cursors=False)
+    result = run_tap(tap_config(server))
+    assert_exactly_once(result, server)
+
+
+def test_an_absurd_total_stops_the_run_instead_of_building_windows(make_sim, tmp_path):
+    server = make_sim(records=2000, burst=0, total_bias=10**30)
+    began = time.monotonic()
+    result = run_cli(tap_config(server), tmp_path, timeout=60)
+    assert result.returncode == 1
+    assert "claims 1,000,000,000,000,000,000,000,000,002,000 CDRs" in result.stderr
+    assert "more than the 100,000 a split may make" in result.stderr
+    assert time.monotonic() - began < 30
+    assert len(server.simulator.requests) == 1
