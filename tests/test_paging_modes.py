@@ -205,7 +205,10 @@ def test_a_capped_total_with_cursors_that_expire(make_sim):
 def test_a_total_below_what_the_api_holds_is_paged_past_without_a_cursor(make_sim):
     """500 reported, 3,000 held, no cursor: a full page past the total is not the end."""
     server = make_sim(records=3000, burst=0, total_cap=500, cursors=False)
-    result = run_tap(tap_config(server))
+    # The range the data spans: one window, paged by offset.
+    span = {"start_date": "2026-01-01T00:00:00Z", "end_date": "2026-01-31T00:00:00Z"}
+    result = run_tap(tap_config(server, **span))
+    assert len(server.simulator.requests) == 4  # 1,000, 1,000, 1,000, then an empty page
     assert_exactly_once(result, server)
 
 
