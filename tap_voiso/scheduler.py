@@ -71,51 +71,13 @@ class _Pending:
     parent_total: int | None = None
 
 
-class Turns:
-    """Whose request goes out next: the earliest window's first, `limit` at a time.
-
-    Output is in window order, so a page of a later window fetched before one of the
-    window being emitted only takes memory; and with a window's pages requested
-    together, a dozen may wait for a request slot at once. Turns go by `(window
-    start, offset)`, so the pages the consumer needs next are the ones sent next.
-    """
-
-    def __init__(self, limit: int) -> None:
-        self._free = limit
-        self._waiting: list[tuple[int, int, int]] = []  # a heap of (start, offset, ticket)
-        self._tickets = itertools.count()
-        self._changed = threading.Condition()
-
-    @contextmanager
-    def hold(self, token: PageToken, stop: threading.Event) -> Iterator[None]:
-        """Wait for this page's turn (unless the range stops), and hold it for its request."""
-        mine = (token.window.start_ms, token.offset or 0, next(self._tickets))
-        with self._changed:
-            heapq.heappush(self._waiting, mine)
-            while not (self._free and self._waiting[0] == mine) and not stop.is_set():
-                self._changed.wait(POLL_SECONDS)
-            self._waiting.remove(mine)
-            heapq.heapify(self._waiting)
-            self._changed.notify_all()
-            if stop.is_set():
-                raise Stopped
-            self._free -= 1
-        try:
-            yield
-        finally:
-            with self._changed:
-                self._free += 1
-                self._changed.notify_all()
-
-
 class _Stop:
-    """What all readers of one range share: stop signal, first failure, strays, turns."""
+    """What all readers of one range share: the stop signal, the first failure, strays."""
 
-    def __init__(self, warn: Callable[[str], None], concurrency: int) -> None:
+    def __init__(self, warn: Callable[[str], None]) -> None:
         self.event = threading.Event()
         self.failure: BaseException | None = None
         self.strays = Strays(warn)
-        self.turns = Turns(concurrency)
 
     def fail(self, error: BaseException) -> None:
         """Record a reader's failure and stop every reader."""
@@ -125,26 +87,60 @@ class _Stop:
 
 
 class PagesInMemory:
-    """Pages requested and not yet let go of, over all readers of a range.
+    """Pages requested and not yet let go of, over all readers of a range, and whose turn it is.
 
     A page counts from before its request goes out (a response is memory before it is
     a page) until the last reference to it goes (`weakref.finalize`): handed over
     and emitted, dropped by a split, or left behind by a stopped run alike.
+
+    Requests take turns by `(window start, offset)`, at most `in_flight` at a time:
+    output is in window order, so the pages the consumer needs next go out next, and
+    the budget is not spent on pages of later windows while an earlier one waits (with
+    a window's pages requested together, dozens may be waiting at once).
     """
 
-    def __init__(self, budget: int) -> None:
+    def __init__(self, budget: int, in_flight: int) -> None:
         self.budget = budget
         self.count = 0
+        self._free = in_flight
+        self._waiting: list[tuple[int, int, int]] = []  # a heap of (start, offset, ticket)
+        self._tickets = itertools.count()
         self._changed = threading.Condition()
 
-    def take(self, waits: Callable[[], bool], stop: threading.Event) -> None:
-        """Count one more page; while `waits()` and the budget is spent, wait for one to go."""
+    @contextmanager
+    def request(
+        self, token: PageToken, waits: Callable[[], bool], stop: threading.Event
+    ) -> Iterator[None]:
+        """Count one more page and hold its turn for the request (unless the range stops).
+
+        A page whose `waits()` is true (any but the head's) also waits while the budget
+        is spent. A page whose request fails is counted no more.
+        """
+        mine = (token.window.start_ms, token.offset or 0, next(self._tickets))
         with self._changed:
-            while self.count >= self.budget and waits():
-                if stop.is_set():
-                    raise Stopped
+            heapq.heappush(self._waiting, mine)
+            while not stop.is_set() and not (
+                self._free
+                and self._waiting[0] == mine
+                and (self.count < self.budget or not waits())
+            ):
                 self._changed.wait(POLL_SECONDS)
+            self._waiting.remove(mine)
+            heapq.heapify(self._waiting)
+            self._changed.notify_all()
+            if stop.is_set():
+                raise Stopped
+            self._free -= 1
             self.count += 1
+        try:
+            yield
+        except BaseException:
+            self.give_back()
+            raise
+        finally:
+            with self._changed:
+                self._free += 1
+                self._changed.notify_all()
 
     def track(self, page: Page) -> Page:
         """Stop counting `page` once nothing refers to it."""
@@ -155,7 +151,7 @@ class PagesInMemory:
         """One page fewer (a request that failed, or a page let go of)."""
         with self._changed:
             self.count -= 1
-            self._changed.notify()
+            self._changed.notify_all()
 
 
 class Reader:
@@ -225,14 +221,9 @@ class Reader:
         self._thread.join(timeout=JOIN_SECONDS)
 
     def _fetch(self, token: PageToken) -> Page:
-        """One page, once the pages in memory leave room for it (the head never waits)."""
-        self._pages.take(lambda: not self.is_head, self._stop.event)
-        try:
-            with self._stop.turns.hold(token, self._stop.event):
-                page = self._source.fetch_page(token, self._stop.event)
-        except BaseException:
-            self._pages.give_back()
-            raise
+        """One page, in its turn and once the pages in memory leave room (the head never waits)."""
+        with self._pages.request(token, lambda: not self.is_head, self._stop.event):
+            page = self._source.fetch_page(token, self._stop.event)
         return self._pages.track(page)
 
     def _fetch_at_once(self, tokens: list[PageToken]) -> Iterator[Page]:
@@ -295,8 +286,8 @@ def read_windows(
 
     `on_total` is told what the whole range's first page said it holds.
     """
-    stop = _Stop(warn or log, concurrency)
-    pages = PagesInMemory(concurrency * PAGES_HELD_PER_READER)
+    stop = _Stop(warn or log)
+    pages = PagesInMemory(concurrency * PAGES_HELD_PER_READER, concurrency)
     items: deque[_Pending | Reader] = deque([] if full.empty else [_Pending(full)])
     first = True
     try:
