@@ -143,12 +143,14 @@ class Chain:
         delivered: frozenset[Any] = frozenset(),
         parent_total: int | None = None,
         on_total: Callable[[int | None], None] | None = None,
+        on_planned: Callable[[], None] | None = None,
         fetch_at_once: FetchAtOnce | None = None,
     ) -> None:
         self.window = window
         self._fetch_at_once = fetch_at_once
         self._parent_total = parent_total  # what the window it was cut from held
         self._on_total = on_total  # told the first page's total (the whole range's)
+        self._on_planned = on_planned  # told once the window is to be read, not cut
         self._warn = warn
         self._strays = strays or Strays(warn)
         self._fetch = fetch
@@ -172,6 +174,8 @@ class Chain:
         if isinstance(plan, Cut):
             put(self._split(plan, first.total))
             return
+        if self._on_planned is not None:
+            self._on_planned()
         total = first.total if first.total is None or first.count <= first.total else None
         # The chain keeps no page it has handed on: a page counts in memory until its
         # last reference goes (`scheduler.PagesInMemory`), this frame's included.

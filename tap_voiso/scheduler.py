@@ -102,6 +102,10 @@ class PagesInMemory:
     def __init__(self, budget: int, in_flight: int) -> None:
         self.budget = budget
         self.count = 0
+        # Where the earliest window not yet planned starts (set by `read_windows`): a
+        # later window's pages past its first wait for it, since that window may yet
+        # be cut into windows whose pages the consumer needs first.
+        self.frontier = -1
         self._free = in_flight
         self._waiting: list[tuple[int, int, int]] = []  # a heap of (start, offset, ticket)
         self._tickets = itertools.count()
@@ -114,15 +118,22 @@ class PagesInMemory:
         """Count one more page and hold its turn for the request (unless the range stops).
 
         A page whose `waits()` is true (any but the head's) also waits while the budget
-        is spent. A page whose request fails is counted no more.
+        is spent, and, unless it is its window's first, until every earlier window has
+        been planned (`frontier`). A page whose request fails is counted no more.
         """
-        mine = (token.window.start_ms, token.offset or 0, next(self._tickets))
+        start = token.window.start_ms
+        mine = (start, token.offset or 0, next(self._tickets))
+        first = token.cursor is None and not token.offset
         with self._changed:
             heapq.heappush(self._waiting, mine)
             while not stop.is_set() and not (
                 self._free
                 and self._waiting[0] == mine
-                and (self.count < self.budget or not waits())
+                and (
+                    not waits()
+                    or (self.count < self.budget and (first or start <= self.frontier))
+                    or self.count < self.budget // 2  # half the budget may run ahead
+                )
             ):
                 self._changed.wait(POLL_SECONDS)
             self._waiting.remove(mine)
@@ -171,6 +182,7 @@ class Reader:
         self.window = pending.window
         self.early_split: Split | None = None  # cut on its first page, before any page
         self.is_head = False  # set by the consumer: its window is the one being emitted
+        self.planned = False  # its first page is in, and the window is not to be cut
         self._stop = stop
         self._pages = pages
         # Unbounded: what bounds memory is the page budget, counted before each request.
@@ -184,6 +196,7 @@ class Reader:
             delivered=pending.delivered,
             parent_total=pending.parent_total,
             on_total=on_total,
+            on_planned=self._planned,
             fetch_at_once=self._fetch_at_once,
         )
         self._source = source
@@ -225,6 +238,9 @@ class Reader:
         with self._pages.request(token, lambda: not self.is_head, self._stop.event):
             page = self._source.fetch_page(token, self._stop.event)
         return self._pages.track(page)
+
+    def _planned(self) -> None:
+        self.planned = True
 
     def _fetch_at_once(self, tokens: list[PageToken]) -> Iterator[Page]:
         """The pages of `tokens`, requested together (a thread each), yielded in order.
@@ -293,6 +309,7 @@ def read_windows(
     try:
         while items:
             _expand_early_splits(items, log)
+            pages.frontier = _frontier(items)
             active = sum(1 for item in items if isinstance(item, Reader) and item.running)
             index = 0
             # The head always gets a reader: the consumer waits for it (requests in
@@ -331,6 +348,14 @@ def read_windows(
         for item in items:
             if isinstance(item, Reader):
                 item.join()
+
+
+def _frontier(items: deque[_Pending | Reader]) -> int:
+    """Where the earliest window not yet planned starts (beyond every window: none)."""
+    for item in items:
+        if isinstance(item, _Pending) or not item.planned:
+            return item.window.start_ms
+    return items[-1].window.end_ms if items else 0
 
 
 def _expand_early_splits(items: deque[_Pending | Reader], log: Callable[[str], None]) -> None:
