@@ -2,7 +2,7 @@
 
 What to do after the first page (done, the other pages at once by offset, follow the
 cursor, or cut the window into parts) is `planner.py`'s decision; this module carries
-it out:
+it out (with no `fetch_at_once`, one request at a time, "at once" is by cursor):
 
 - Pages follow `next_cursor`. Every cursor request also carries `offset` (the CDRs
   the window has delivered so far, within the API's first 10,000), so a cursor that

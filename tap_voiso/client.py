@@ -7,12 +7,17 @@ the requests; `pages.py` reads what comes back.
 
 from __future__ import annotations
 
+import contextlib
 import queue
+import ssl
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 import requests
 import urllib3
@@ -22,14 +27,21 @@ from singer_sdk.streams import RESTStream
 from singer_sdk.streams.rest import PageContext
 
 from tap_voiso import settings
-from tap_voiso.errors import RetriesExhaustedError, VoisoAPIError
+from tap_voiso.errors import (
+    BadResponseError,
+    ResponseTooLargeError,
+    RetriesExhaustedError,
+    VoisoAPIError,
+)
 from tap_voiso.pages import Page, PageToken, parse_page
-from tap_voiso.retries import (
+from tap_voiso.redact import display_url
+from tap_voiso.retries import (  # `_causes`: how urllib3 nests the socket's error
     TRANSIENT_ERRORS,
     RateGate,
     RequestSlots,
     Retrier,
     Stopped,
+    _causes,
     describe,
     unresolved,
 )
@@ -62,7 +74,7 @@ def api_error_text(response: requests.Response) -> str:
     """The API's own words from an error body (`error` or `errors`), else a short excerpt."""
     try:
         body = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested too deeply to be an error
         body = None
     if isinstance(body, dict):
         if isinstance(body.get("errors"), dict):
@@ -85,8 +97,77 @@ BODY_ERRORS: dict[type[Exception], type[Exception]] = {
 }
 
 
-def read_body(response: requests.Response) -> None:
-    """Read the whole body in one call; `response.content` then returns it.
+# The most a response body may hold, decompressed. A page of 1,000 CDRs is about 1 MB;
+# a gzip body can expand a thousandfold, and a server can send what it likes.
+MAX_BODY_BYTES = 32 * 1024 * 1024
+
+
+class BodyTooLarge(Exception):
+    """A body past `MAX_BODY_BYTES`: read no further (`fetch_page` says which window)."""
+
+
+@dataclass(eq=False)
+class _Guarded:
+    """A response being read, and when its time is up."""
+
+    response: requests.Response
+    deadline: float
+    fired: bool = False
+
+
+class _Watchdog:
+    """Cuts each response still arriving at its deadline, so no body takes forever.
+
+    requests' timeout bounds each read of the socket, not the whole response: a server
+    sending a byte every half second would never trip it. One thread for the process
+    watches every response being read (a thread per request cost 15 to 30 MB of peak
+    memory in a 200,000-CDR run).
+    """
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._guarded: set[_Guarded] = set()
+        self._thread: threading.Thread | None = None
+
+    @contextmanager
+    def guard(self, response: requests.Response, seconds: float) -> Iterator[_Guarded]:
+        """Watch `response` for the block; `fired` says whether its time ran out."""
+        guarded = _Guarded(response, time.monotonic() + seconds)
+        with self._changed:
+            self._guarded.add(guarded)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="watchdog", daemon=True)
+                self._thread.start()
+            self._changed.notify()
+        try:
+            yield guarded
+        finally:
+            with self._changed:
+                self._guarded.discard(guarded)
+
+    def _run(self) -> None:
+        with self._changed:
+            while True:
+                now = time.monotonic()
+                for guarded in [g for g in self._guarded if g.deadline <= now]:
+                    self._guarded.discard(guarded)
+                    guarded.fired = True
+                    # Wakes the blocked read (urllib3 2.3+); fails once the read is over.
+                    with contextlib.suppress(ValueError, RuntimeError, OSError, AttributeError):
+                        guarded.response.raw.shutdown()
+                deadlines = [g.deadline for g in self._guarded]
+                self._changed.wait(min(deadlines) - now if deadlines else None)
+
+
+WATCHDOG = _Watchdog()
+
+
+def read_body(response: requests.Response, timeout: float) -> None:
+    """Read the whole body in one call, within `timeout` seconds of sending the request.
+
+    `response.content` then returns it. At most `MAX_BODY_BYTES` (decompressed) are
+    read; a larger body raises `BodyTooLarge`. A body still arriving at the deadline
+    raises requests' `ReadTimeout`, retried like any timeout.
 
     requests reads a body in 10 KB pieces, each a trip through the GIL: with a dozen
     readers receiving 1 MB pages while the main thread emits, that was some 50,000
@@ -95,12 +176,68 @@ def read_body(response: requests.Response) -> None:
     own store for the body: tests that read an error's body (a 422's field errors)
     fail if it moves.
     """
-    try:
-        body = response.raw.read(decode_content=True)
-    except tuple(BODY_ERRORS) as exc:
+    remaining = timeout - response.elapsed.total_seconds()
+    # Decoding with a size copies the body once more through urllib3's buffer (40 MB
+    # more at peak in a 200,000-CDR run): only a compressed body takes that path.
+    decode = bool(response.headers.get("Content-Encoding"))
+    with WATCHDOG.guard(response, remaining) as watchdog:
+        try:
+            body = response.raw.read(MAX_BODY_BYTES + 1, decode_content=decode)
+        except tuple(BODY_ERRORS) as exc:
+            response.close()
+            if watchdog.fired:
+                raise _timed_out(response, timeout) from exc
+            ours = next(ours for raw, ours in BODY_ERRORS.items() if isinstance(exc, raw))
+            raise ours(exc) from exc
+    if watchdog.fired:
         response.close()
-        raise next(ours for raw, ours in BODY_ERRORS.items() if isinstance(exc, raw))(exc) from exc
+        raise _timed_out(response, timeout)
+    if len(body) > MAX_BODY_BYTES:
+        response.close()  # the rest is never read: the connection cannot be reused
+        raise BodyTooLarge
     response._content = body  # requests' store for `content` (see above)
+
+
+def describe_certificate(exc: BaseException) -> str:
+    """What the certificate check said, as OpenSSL put it."""
+    for cause in _causes(exc):
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return cause.verify_message or str(cause)
+    return str(exc)
+
+
+def _timed_out(response: requests.Response, timeout: float) -> requests.exceptions.ReadTimeout:
+    msg = f"the whole response did not arrive within {timeout:g} s (`request_timeout`)"
+    return requests.exceptions.ReadTimeout(msg, request=response.request)
+
+
+class ApiSession(requests.Session):
+    """A requests session that sends as `Session.request` would, and never downgrades.
+
+    The tap sends prepared requests with `Session.send`, which skips what `request`
+    takes from the environment: a CA bundle in `REQUESTS_CA_BUNDLE` or `CURL_CA_BUNDLE`
+    (a TLS-inspecting corporate proxy) was ignored. And a redirect from https to http
+    would carry the CDRs in clear: it is refused.
+    """
+
+    def __init__(self, base_url: str) -> None:
+        super().__init__()
+        self.verify = self.merge_environment_settings(base_url, {}, None, None, None)["verify"]
+
+    def get_redirect_target(self, resp: requests.Response) -> str | None:
+        """The redirect target requests finds, unless it leaves https for http."""
+        target = super().get_redirect_target(resp)
+        if target is not None and resp.url.startswith("https:"):
+            absolute = urljoin(resp.url, target)
+            if urlsplit(absolute).scheme == "http":
+                msg = (
+                    f"{display_url(resp.url.split('?')[0])} redirected to "
+                    f"{display_url(absolute.split('?')[0])}: the tap refuses a redirect from "
+                    "https to http, which would send the API key's requests and the CDRs in "
+                    "clear. Check `api_url` (or the proxy in front of the API)."
+                )
+                raise BadResponseError(msg)
+        return target
 
 
 class VoisoStream(RESTStream[PageToken]):
@@ -144,7 +281,7 @@ class VoisoStream(RESTStream[PageToken]):
         try:
             session = self._idle_sessions.get_nowait()
         except queue.Empty:
-            session = requests.Session()
+            session = ApiSession(self.url_base)
         try:
             yield session
         finally:
@@ -225,14 +362,41 @@ class VoisoStream(RESTStream[PageToken]):
                     "at the last completed window; the next run resumes from there."
                 )
             raise RetriesExhaustedError(msg) from exc
+        except BodyTooLarge:
+            msg = (
+                f"A response for started_at in {token.window} holds more than "
+                f"{MAX_BODY_BYTES // 2**20} MB (decompressed), the most the tap reads in one "
+                f"page ({self.page_size} CDRs are normally about 1 MB): it stopped reading. If "
+                "your CDRs really are this large, lower `page_size`."
+            )
+            raise ResponseTooLargeError(msg) from None
 
     def _send_and_parse(self, prepared: requests.PreparedRequest, stop: threading.Event) -> Page:
         with self.request_slots.hold(stop), self._sending_session() as session:
             if stop.is_set():  # stopped while this request waited for its slot
                 raise Stopped
             self.rate_gate.wait(stop)  # or a 429 came meanwhile: its pause holds here too
-            response = session.send(prepared, timeout=self.timeout, stream=True)
-            read_body(response)
+            try:
+                response = session.send(prepared, timeout=self.timeout, stream=True)
+            except requests.exceptions.TooManyRedirects as exc:
+                last = exc.response.url if exc.response is not None else self.url_base
+                msg = (
+                    f"Bad response: the API redirected more than {session.max_redirects} times "
+                    f"(a redirect loop, last at {display_url(last.split('?')[0])}). "
+                    "Check `api_url`."
+                )
+                raise BadResponseError(msg) from None
+            except requests.exceptions.SSLError as exc:
+                if not any(isinstance(c, ssl.SSLCertVerificationError) for c in _causes(exc)):
+                    raise
+                msg = (
+                    f"The certificate of {display_url(self.url_base)} is not trusted "
+                    f"({describe_certificate(exc)}); retrying cannot change that. If a proxy "
+                    "inspects TLS on your network, set REQUESTS_CA_BUNDLE to a PEM file "
+                    "holding its CA (see the README's Security section)."
+                )
+                raise BadResponseError(msg) from None
+            read_body(response, self.timeout)
             # Judged before the slot is let go: a request waiting for it must not go
             # out after an answer that stops the run (a window's pages wait together).
             self._time_request(response)
@@ -270,7 +434,8 @@ class VoisoStream(RESTStream[PageToken]):
             raise RetriableAPIError(f"{prefix} from the Voiso API: {said}", response)
         if status == 401:
             msg = (
-                f"{prefix}: Voiso refused the API key, or {self.url_base} is not your cluster. "
+                f"{prefix}: Voiso refused the API key, or {display_url(self.url_base)} is not "
+                "your cluster. "
                 "Check the `api_key` setting, and `cluster_id` (or `api_url`). "
                 f"The API said: {said}"
             )

@@ -40,6 +40,18 @@ class TooManyWindowsError(VoisoError):
     """A window claims more CDRs than any split should be asked to cut it into."""
 
 
+class StateError(VoisoError):
+    """The state the run was given cannot be used: unreadable, mis-shaped, or past the run's end."""
+
+
+class ResponseTooLargeError(VoisoError):
+    """A response body (decompressed) larger than the tap will hold in memory."""
+
+
+class BadResponseError(VoisoError):
+    """A response the tap must not follow or cannot read: a redirect loop, a downgrade to http."""
+
+
 class Interrupted(BaseException):
     """SIGTERM or SIGINT: the run stops after its last complete window.
 

@@ -17,6 +17,7 @@ import msgspec
 import requests
 from singer_sdk.exceptions import RetriableAPIError
 
+from tap_voiso.redact import SECRETS
 from tap_voiso.settings import OFFSET_CAP
 from tap_voiso.windows import Window
 
@@ -125,11 +126,16 @@ def parse_page(response: requests.Response) -> Page:
     """Check the body's outline; a 200 that is not a CDR list is retried like a 5xx.
 
     Proxies and load balancers answer 200 with HTML, and connections cut mid-body
-    leave truncated JSON: neither may pass as an empty page.
+    leave truncated JSON: neither may pass as an empty page. JSON nested deeper than
+    the decoder's recursion limit is no CDR list either. A configured secret the server
+    echoes into the body is removed before anything reads it (`redact`).
     """
-    body = response.content
+    body = SECRETS.scrub_bytes(response.content)
     try:
         ids, started, metadata = _outline(body)
+    except RecursionError:
+        msg = f"HTTP {response.status_code} but the body is JSON nested too deeply to be a CDR list"
+        raise RetriableAPIError(msg, response) from None
     except msgspec.ValidationError:  # JSON, but not shaped like a CDR list
         problem = _shape_problem(msgspec.json.decode(body))
         msg = f"HTTP {response.status_code} but the body is not a CDR list: {problem}"

@@ -123,7 +123,9 @@ def _host(exc: BaseException) -> str:
     """`host:port` of the request that failed, when the exception knows it."""
     request = getattr(exc, "request", None)
     url = getattr(request, "url", None)
-    return urlsplit(url).netloc if isinstance(url, str) else "the API host"
+    if not isinstance(url, str):
+        return "the API host"
+    return urlsplit(url).netloc.rpartition("@")[2]  # never the userinfo (a password)
 
 
 def _causes(exc: BaseException) -> list[BaseException]:
@@ -151,7 +153,8 @@ def describe(exc: BaseException | None) -> str:
     if exc is None:
         return "unknown error"
     if isinstance(exc, requests.exceptions.Timeout):
-        return f"no response from {_host(exc)} within the timeout ({type(exc).__name__})"
+        name = type(exc).__name__  # a whole response (its body included) must arrive in time
+        return f"no complete response from {_host(exc)} within `request_timeout` ({name})"
     if isinstance(exc, (requests.exceptions.ConnectionError, ConnectionResetError)):
         return _connection_problem(exc)
     return str(exc) or type(exc).__name__

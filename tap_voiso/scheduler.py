@@ -178,6 +178,7 @@ class Reader:
         *,
         warn: Callable[[str], None],
         on_total: Callable[[int | None], None] | None = None,
+        at_once: bool = True,
     ) -> None:
         self.window = pending.window
         self.early_split: Split | None = None  # cut on its first page, before any page
@@ -197,7 +198,7 @@ class Reader:
             parent_total=pending.parent_total,
             on_total=on_total,
             on_planned=self._planned,
-            fetch_at_once=self._fetch_at_once,
+            fetch_at_once=self._fetch_at_once if at_once else None,
         )
         self._source = source
         self._handed = False
@@ -327,6 +328,8 @@ def read_windows(
                         pages,
                         warn=warn or log,
                         on_total=on_total if first else None,
+                        # One request at a time: pages by cursor, the API's own way on.
+                        at_once=concurrency > 1,
                     )
                     first, active = False, active + 1
                 index += 1

@@ -17,6 +17,8 @@ from urllib.parse import urlsplit
 
 from singer_sdk import typing as th
 
+from tap_voiso.redact import display_url
+
 MAX_PAGE_SIZE = 1000
 # Limit/offset paging reaches only the first 10,000 CDRs of a result set.
 OFFSET_CAP = 10_000
@@ -135,7 +137,8 @@ CONFIG_SCHEMA = th.PropertiesList(
         th.NumberType(minimum=1, maximum=600),
         default=DEFAULT_REQUEST_TIMEOUT,
         title="Request timeout (seconds)",
-        description="Seconds to wait for a response before retrying the request.",
+        description="Seconds a whole response (its body included) may take before the request "
+        "is cut and retried.",
     ),
     th.Property(
         "progress_seconds",
@@ -191,10 +194,11 @@ def check_settings(config: Mapping[str, Any]) -> list[str]:
             "or `api_url` (a full base URL): one of them is required."
         )
     if api_url:
-        parts = urlsplit(str(api_url))
-        if parts.scheme not in ("http", "https") or not parts.netloc:
+        problem = _api_url_problem(str(api_url))
+        if problem:
             errors.append(
-                f"`api_url` must be an http(s) URL such as https://acme.voiso.com, not {api_url!r}."
+                "`api_url` must be http(s)://host[:port][/path], such as https://acme.voiso.com"
+                f" ({problem}), not {display_url(str(api_url))!r}."
             )
     if cluster_id and not api_url and not CLUSTER_ID_PATTERN.fullmatch(str(cluster_id)):
         errors.append(
@@ -230,6 +234,24 @@ def check_settings(config: Mapping[str, Any]) -> list[str]:
         if value is not None and (not isinstance(value, str) or not value):
             errors.append(f"`{name}` must be a non-empty string.")
     return errors
+
+
+def _api_url_problem(url: str) -> str | None:
+    """What keeps `url` from being a base URL the API's path can be appended to, if anything."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https"):
+        return "the scheme must be http or https"
+    try:
+        parts.port  # noqa: B018 (raises on a port that is not a number)
+    except ValueError:
+        return "the port must be a number"
+    if not parts.hostname:
+        return "a host is missing"
+    if parts.query or "?" in url:
+        return "no query string: the tap appends its own"
+    if parts.fragment or "#" in url:
+        return "no #fragment"
+    return None
 
 
 def _check_dates(config: Mapping[str, Any]) -> list[str]:
@@ -271,6 +293,22 @@ def filter_params(config: Mapping[str, Any]) -> dict[str, str | list[str]]:
         if config.get(name):
             params[name] = str(config[name])
     return params
+
+
+# Settings with a default: `null` for any of them means that default.
+DEFAULTS: dict[str, Any] = {
+    name: prop["default"] for name, prop in CONFIG_SCHEMA["properties"].items() if "default" in prop
+}
+
+
+def without_nulls(config: Mapping[str, Any]) -> dict[str, Any]:
+    """`config` without the `null`s of settings that have a default, so the default applies.
+
+    The schema allows `null` for every optional setting, and the SDK fills in a default
+    only where a setting is absent: a `null` would reach the code that reads it (and
+    `request_timeout: null` would turn the timeout off).
+    """
+    return {k: v for k, v in config.items() if not (v is None and k in DEFAULTS)}
 
 
 SECRET_SETTINGS = tuple(

@@ -25,7 +25,7 @@ from singer_sdk.singerlib.messages import RecordMessage
 from tap_voiso import settings
 from tap_voiso.chain import PageRead, WindowDone
 from tap_voiso.client import VoisoStream
-from tap_voiso.errors import OneLinePerStop
+from tap_voiso.errors import OneLinePerStop, StateError
 from tap_voiso.output import RawRecordMessage, record_line_parts
 from tap_voiso.pages import PageToken
 from tap_voiso.planner import Planner
@@ -99,8 +99,9 @@ class CdrsStream(VoisoStream):
         started. The lookback is only the margin for the API's listing delay.
         """
         # The signpost is the run's start time, frozen when the sync began.
-        end = self.get_replication_key_signpost(None)
-        assert isinstance(end, datetime)  # noqa: S101 (a timestamp key always has one)
+        started = self.get_replication_key_signpost(None)
+        assert isinstance(started, datetime)  # noqa: S101 (a timestamp key always has one)
+        end, started_ms = started, to_ms(started)
         if self.config.get("end_date"):
             end = min(end, settings.parse_datetime(self.config["end_date"]))
         end_ms = to_ms(end)
@@ -111,12 +112,29 @@ class CdrsStream(VoisoStream):
         if not bookmark:
             return None, Window(floor_ms, max(floor_ms, end_ms))
         bookmark_ms = to_ms(settings.parse_datetime(bookmark))
+        if bookmark_ms > started_ms:
+            raise StateError(self._future_bookmark(bookmark, started_ms))
         start_ms = max(floor_ms, bookmark_ms)
         lookback_ms = (
             int(self.config.get("lookback_minutes", settings.DEFAULT_LOOKBACK_MINUTES)) * 60_000
         )
         late = Window(floor_ms, min(bookmark_ms, end_ms), max(0, bookmark_ms - lookback_ms))
         return (None if late.empty else late), Window(start_ms, max(start_ms, end_ms))
+
+    def _future_bookmark(self, bookmark: str, started_ms: int) -> str:
+        """Why a bookmark later than the run's start stops the run, and how to reset it.
+
+        No run can have written it (a bookmark is the end of a window read, never past
+        the time its run started). Read on, the run would read nothing and exit 0, and
+        so would every run after it until the clock caught up. A bookmark past
+        `end_date` alone is no such sign: that run reads the late CDRs up to `end_date`.
+        """
+        return (
+            f"The bookmark of stream `{self.name}` is {bookmark}, later than the time this "
+            f"run started ({iso_ms(started_ms)}): no run wrote it, and no CDR after it would "
+            "ever be read. Reset the state: `meltano state clear <state id>` (the next run "
+            "starts from `start_date`), or pass `--state` with an earlier bookmark."
+        )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         """The SDK's stream, whose logger says a known stop in one line (`OneLinePerStop`)."""

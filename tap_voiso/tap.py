@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import difflib
+import io
+import json
 import signal
 import sys
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -12,7 +14,8 @@ from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.helpers.capabilities import CapabilitiesEnum, PluginCapabilities, TapCapabilities
 from singer_sdk.tap_base import CliTestOptionValue
 
-from tap_voiso import settings, signals
+from tap_voiso import redact, settings, signals
+from tap_voiso import state as state_file
 from tap_voiso.errors import Interrupted, VoisoError
 from tap_voiso.output import StateFlushingWriter
 from tap_voiso.streams import CHANNEL_STREAMS, CdrsStream
@@ -50,6 +53,9 @@ class TapVoiso(Tap):
         The SDK's schema errors quote the offending value; for a secret setting the
         message is replaced by one that names the setting only.
         """
+        if isinstance(kwargs.get("config"), dict):
+            kwargs["config"] = settings.without_nulls(kwargs["config"])
+            redact.protect(kwargs["config"])
         try:
             super().__init__(*args, validate_config=validate_config, **kwargs)
         except ConfigValidationError as exc:
@@ -57,6 +63,7 @@ class TapVoiso(Tap):
             raise ConfigValidationError(
                 str(exc), errors=errors, schema=self.config_jsonschema
             ) from None
+        redact.protect(self.config)  # the settings from the environment included
         if validate_config:
             errors = settings.check_settings(self.config)
             if errors:
@@ -67,6 +74,10 @@ class TapVoiso(Tap):
         if TapVoiso._cli_tap is None and type(self)._in_cli:
             TapVoiso._cli_tap = self
             signals.install()
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        """The SDK's, for a state checked first, and unwrapped from Meltano's `singer_state`."""
+        super().load_state(state_file.checked(state))
 
     def _warn_unknown_settings(self) -> None:
         """A setting the tap does not know is ignored: say so, with the closest known name."""
@@ -85,6 +96,10 @@ class TapVoiso(Tap):
         """
         cls._in_cli = True
         try:
+            given = kwargs.get("state")
+            if given is not None:  # read here, to name the file in what is wrong with it
+                parsed = state_file.parse(given.read(), getattr(given, "name", "given"))
+                kwargs["state"] = io.StringIO(json.dumps(parsed))
             super().invoke(*args, **kwargs)
         except VoisoError as exc:
             cls.logger.error("%s", exc)  # noqa: TRY400 (the traceback goes to DEBUG)
@@ -146,7 +161,7 @@ class TapVoiso(Tap):
         self.logger.info(
             "Connection test passed: %s answered; this key can read %s CDRs from %s on "
             "(with the configured filters).",
-            stream.url_base,
+            redact.display_url(stream.url_base),
             visible,
             self.config.get("start_date") or "the beginning",
         )

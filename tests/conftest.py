@@ -94,8 +94,9 @@ def run_cli(
     *args: str,
     state: dict | None = None,
     timeout: float = 120,
+    env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """Run `tap-voiso` as a user would, in a subprocess, at DEBUG log level."""
+    """Run `tap-voiso` as a user would, in a subprocess, at DEBUG log level (`env` added)."""
     config_path = tmp_path / "config.json"
     config_path.write_text(json.dumps(config))
     command = [sys.executable, "-m", "tap_voiso", "--config", str(config_path), *args]
@@ -103,9 +104,9 @@ def run_cli(
         state_path = tmp_path / "state.json"
         state_path.write_text(json.dumps(state))
         command += ["--state", str(state_path)]
-    env = {**os.environ, "TAP_VOISO_LOGLEVEL": "DEBUG", "LOGLEVEL": "DEBUG"}
+    environ = {**os.environ, "TAP_VOISO_LOGLEVEL": "DEBUG", "LOGLEVEL": "DEBUG", **(env or {})}
     return subprocess.run(
-        command, capture_output=True, text=True, timeout=timeout, env=env, cwd=ROOT, check=False
+        command, capture_output=True, text=True, timeout=timeout, env=environ, cwd=ROOT, check=False
     )
 
 

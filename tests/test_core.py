@@ -1,19 +1,37 @@
 """The Singer SDK's standard tap tests, run against a local simulator.
 
-The SDK suite runs real syncs while this module is collected, so the simulator
-starts at import time, before the test class is built.
+The SDK builds its test class from a config while this module is collected, so the
+simulator's socket is bound at import (its URL goes into the config); it serves only
+while this module's tests run, and is closed after them.
 """
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+
+import pytest
 from singer_sdk.testing import get_tap_test_class
 
 from tap_voiso.streams import CHANNEL_STREAMS
 from tap_voiso.tap import TapVoiso
 from tests.conftest import catalog_selecting
-from voiso_simulator import DEFAULT_KEY, DatasetSpec, Simulator, start
+from voiso_simulator import DEFAULT_KEY, DatasetSpec, Simulator
+from voiso_simulator.server import SimServer
 
-SERVER = start(Simulator(DatasetSpec(records=1500, seed=3, burst=300)))
+SERVER = SimServer(("127.0.0.1", 0), Simulator(DatasetSpec(records=1500, seed=3, burst=300)))
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _serving() -> Iterator[None]:
+    """Serve for this module's tests (the SDK's syncs run in its class fixture), then stop."""
+    thread = threading.Thread(target=SERVER.serve_forever, name="voiso-simulator", daemon=True)
+    thread.start()
+    yield
+    SERVER.shutdown()
+    SERVER.server_close()
+    thread.join()
+
 
 SAMPLE_CONFIG = {
     "api_key": DEFAULT_KEY,

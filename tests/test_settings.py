@@ -18,6 +18,10 @@ BAD_SETTINGS = [
     ({"page_size": "big"}, "page_size"),
     ({"api_url": None}, "cluster_id"),
     ({"api_url": "ftp://example.com"}, "api_url"),
+    ({"api_url": "http://127.0.0.1:9/api?limit=5"}, "api_url"),
+    ({"api_url": "http://127.0.0.1:9/#top"}, "api_url"),
+    ({"api_url": "http://127.0.0.1:port/"}, "api_url"),
+    ({"api_url": "http://:9/"}, "api_url"),
     ({"api_url": None, "cluster_id": "acme.voiso.com/evil"}, "cluster_id"),
     ({"types": "call"}, "types"),
     ({"types": ["call", 7]}, "types"),
@@ -98,3 +102,23 @@ def test_env_config_reads_arrays_as_json(make_sim, monkeypatch):
     monkeypatch.setenv("TAP_VOISO_TYPES", '["call","sms"]')
     tap = TapVoiso(config=None, parse_env_config=True)
     assert tap.config["types"] == ["call", "sms"]
+
+
+DEFAULTED = {
+    "page_size": lambda stream: stream.page_size,
+    "concurrency": lambda stream: stream.concurrency,
+    "window_records": lambda stream: stream.window_records,
+    "max_tries": lambda stream: stream.backoff_max_tries(),
+    "request_timeout": lambda stream: stream.timeout,
+    "progress_seconds": lambda stream: stream.config.get("progress_seconds"),
+    "lookback_minutes": lambda stream: stream.config.get("lookback_minutes"),
+}
+
+
+@pytest.mark.parametrize("setting", sorted(DEFAULTED))
+def test_null_means_the_schemas_default(make_sim, setting):
+    server = make_sim(records=10)
+    tap = TapVoiso(config={**tap_config(server), setting: None})
+    default = TapVoiso.config_jsonschema["properties"][setting]["default"]
+    assert default is not None
+    assert DEFAULTED[setting](tap.streams["cdrs"]) == default

@@ -127,6 +127,10 @@ class SimConfig:
     cursor_bytes: int = 0
     # A CDR (an object) the API appends to every page it serves, whatever was asked.
     intruder: dict[str, Any] | None = None
+    # A server (or proxy) that echoes the request's Authorization header into its error
+    # responses: "body" (in the JSON body), "html" (an HTML error page), "reason" (the
+    # status line's reason phrase), or "none".
+    echo_auth: str = "none"
 
 
 class ApiError(Exception):
@@ -638,13 +642,41 @@ class Handler(BaseHTTPRequestHandler):
         content_type: str = "application/json",
         headers: dict[str, str] | None = None,
     ) -> None:
-        self.send_response(status)
+        echo = self.server.simulator.config.echo_auth
+        if status >= 400 and echo != "none":
+            body, content_type = self._echo_auth(echo, status, body, content_type)
+        if status >= 400 and echo == "reason":
+            self.send_response(status, f"Denied for {self.headers.get('Authorization')}")
+        else:
+            self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         for name, value in (headers or {}).items():
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(body)
+
+    def _echo_auth(
+        self, echo: str, status: int, body: bytes, content_type: str
+    ) -> tuple[bytes, str]:
+        """An error body that repeats the request's Authorization header (`echo_auth`)."""
+        auth = self.headers.get("Authorization", "")
+        if echo == "html":
+            page = (
+                f"<html><body><h1>Error {status}</h1><pre>Authorization: {auth}</pre></body></html>"
+            )
+            return page.encode(), "text/html"
+        if echo != "body":
+            return body, content_type
+        try:
+            payload = json.loads(body)
+        except ValueError:
+            return body + f" (Authorization: {auth})".encode(), content_type
+        if isinstance(payload.get("errors"), dict):
+            payload["errors"]["authorization"] = [f"{auth} was sent"]
+        else:
+            payload["error"] = f"{payload.get('error', 'error')} (Authorization: {auth})"
+        return json.dumps(payload).encode(), "application/json"
 
     def _send_json(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
         self._send(status, json.dumps(payload).encode(), headers=headers)

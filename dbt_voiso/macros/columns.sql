@@ -1,0 +1,19 @@
+{#- Columns every contact (call, conversation) carries: its queue, its agent, its times. -#}
+{% macro voiso_contact_columns() -%}
+    {{ dbt_voiso.voiso_json_text('data_json', 'queue.id') }} as queue_id,
+    {{ dbt_voiso.voiso_json_text('data_json', 'queue.name') }} as queue_name,
+    user_id as agent_id,
+    user_name as agent_name,
+    started_at,
+    ended_at,
+    started_at_local,
+    local_date,
+    local_hour
+{%- endmacro %}
+
+{#- `data.durations.<name>` as `<name>_seconds` for each name, 0 when absent. -#}
+{% macro voiso_duration_columns(names) -%}
+  {%- for name in names %}
+    coalesce({{ dbt_voiso.voiso_json_number('data_json', 'durations.' ~ name) }}, 0) as {{ name }}_seconds{{ ',' if not loop.last }}
+  {%- endfor %}
+{%- endmacro %}

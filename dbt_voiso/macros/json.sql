@@ -1,0 +1,28 @@
+{#- Read a value out of a JSON column by a dotted path ('durations.talk'), as text.
+    Each warehouse spells it differently; JSON null and a missing key both give NULL. -#}
+{% macro voiso_json_text(column, path) -%}
+  {{ return(adapter.dispatch('voiso_json_text', 'dbt_voiso')(column, path)) }}
+{%- endmacro %}
+
+{% macro duckdb__voiso_json_text(column, path) -%}
+  json_extract_string({{ column }}, '$.{{ path }}')
+{%- endmacro %}
+
+{% macro postgres__voiso_json_text(column, path) -%}
+  (cast({{ column }} as jsonb) #>> '{ {{- path.split('.') | join(',') -}} }')
+{%- endmacro %}
+
+{% macro default__voiso_json_text(column, path) -%}
+  {{ exceptions.raise_compiler_error(
+      "dbt_voiso reads JSON on duckdb and postgres only, not on " ~ target.type) }}
+{%- endmacro %}
+
+{#- A JSON number as a double. -#}
+{% macro voiso_json_number(column, path) -%}
+  cast({{ dbt_voiso.voiso_json_text(column, path) }} as {{ dbt_voiso.voiso_type_double() }})
+{%- endmacro %}
+
+{#- A JSON boolean as a boolean. -#}
+{% macro voiso_json_boolean(column, path) -%}
+  cast({{ dbt_voiso.voiso_json_text(column, path) }} as boolean)
+{%- endmacro %}

@@ -1,0 +1,64 @@
+{#- One row per CDR id: where a target appended several versions of a CDR (re-read
+    through the tap's lookback, or an overlapping end_date), the latest one wins. -#}
+{%- set source_relation = source('voiso', 'cdrs') -%}
+{%- set present = [] -%}
+{%- if execute -%}
+  {%- for column in adapter.get_columns_in_relation(source_relation) -%}
+    {%- do present.append(column.name | lower) -%}
+  {%- endfor -%}
+{%- endif -%}
+{%- set newest_first = [] -%}
+{%- for column in ['_sdc_batched_at', '_sdc_extracted_at', '_sdc_sequence'] if column in present -%}
+  {%- do newest_first.append(column ~ ' desc nulls last') -%}
+{%- endfor -%}
+{%- do newest_first.append('case when ended_at is null then 1 else 0 end') -%}
+{%- do newest_first.append('ended_at desc') -%}
+
+with versions as (
+    select
+        cast(id as {{ dbt.type_string() }}) as cdr_id,
+        type as cdr_type,
+        subtype,
+        disposition,
+        cast(started_at as {{ dbt.type_timestamp() }}) as started_at,
+        cast(ended_at as {{ dbt.type_timestamp() }}) as ended_at,
+        cast(cost as {{ dbt_voiso.voiso_type_double() }}) as cost,
+        {{ adapter.quote('user') }} as user_json,
+        {{ adapter.quote('from') }} as from_json,
+        {{ adapter.quote('to') }} as to_json,
+        {{ adapter.quote('data') }} as data_json,
+        row_number() over (
+            partition by cast(id as {{ dbt.type_string() }})
+            order by {{ newest_first | join(', ') }}
+        ) as version_rank
+    from {{ source_relation }}
+),
+
+latest as (
+    select * from versions where version_rank = 1
+)
+
+select
+    cdr_id,
+    cdr_type,
+    subtype,
+    disposition,
+    started_at,
+    ended_at,
+    {{ dbt_voiso.voiso_local_timestamp('started_at') }} as started_at_local,
+    cast({{ dbt_voiso.voiso_local_timestamp('started_at') }} as date) as local_date,
+    cast(extract(hour from {{ dbt_voiso.voiso_local_timestamp('started_at') }}) as integer) as local_hour,
+    cost,
+    {{ dbt_voiso.voiso_json_text('user_json', 'id') }} as user_id,
+    {{ dbt_voiso.voiso_json_text('user_json', 'name') }} as user_name,
+    {{ dbt_voiso.voiso_json_text('user_json', 'name_snapshot') }} as user_name_snapshot,
+    {{ dbt_voiso.voiso_json_text('user_json', 'email') }} as user_email,
+    {{ dbt_voiso.voiso_json_boolean('user_json', 'deleted') }} as user_deleted,
+    {{ dbt_voiso.voiso_json_text('from_json', 'type') }} as from_type,
+    {{ dbt_voiso.voiso_json_text('from_json', 'phone_number') }} as from_phone_number,
+    {{ dbt_voiso.voiso_json_text('from_json', 'channel_account.identifier') }} as from_channel_identifier,
+    {{ dbt_voiso.voiso_json_text('to_json', 'type') }} as to_type,
+    {{ dbt_voiso.voiso_json_text('to_json', 'phone_number') }} as to_phone_number,
+    {{ dbt_voiso.voiso_json_text('to_json', 'channel_account.identifier') }} as to_channel_identifier,
+    data_json
+from latest

@@ -1,0 +1,383 @@
+"""dbt_voiso end to end: the tap loads the simulator's CDRs, Meltano runs `dbt build`.
+
+One DuckDB load and one PostgreSQL load (module fixtures) are built twice (UTC and
+Asia/Manila), then read again by an overlapping tap run and rebuilt. Every KPI of
+`voiso__queue_daily` and `voiso__agent_daily` is checked against tests/kpis.py, which
+computes them from the CDRs the simulator serves.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import shutil
+import subprocess
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import yaml
+
+from tests import kpis
+from tests.conftest import ROOT
+from tests.postgres import postgres_server
+from tests.test_meltano import meltano
+from voiso_simulator import DatasetSpec, SimServer, Simulator, start
+from voiso_simulator.data import iso_ms, parse_iso
+
+MODELS = ("voiso__queue_daily", "voiso__agent_daily")
+KEYS = {
+    "voiso__queue_daily": ("local_date", "queue_id", "direction"),
+    "voiso__agent_daily": ("local_date", "agent_id"),
+}
+EXPECTED = {"voiso__queue_daily": kpis.queue_daily, "voiso__agent_daily": kpis.agent_daily}
+MANILA = "Asia/Manila"
+SCHEMAS = {"UTC": "voiso_analytics", MANILA: "voiso_manila"}
+# The second build also moves the other definitions off their defaults.
+RULES = {
+    "UTC": kpis.Definitions(),
+    MANILA: kpis.Definitions(
+        timezone=MANILA, abandoned=("abandoned", "no_answer"), service_level_seconds=30
+    ),
+}
+DUCKDB_PYTHON = ROOT / ".meltano" / "loaders" / "target-duckdb" / "venv" / "bin" / "python"
+
+
+@dataclass
+class Warehouse:
+    """What one warehouse holds after the loads and builds, read back as plain rows."""
+
+    built: dict[str, dict[str, list[dict[str, Any]]]] = field(default_factory=dict)
+    reread: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    source_rows: list[int] = field(default_factory=list)  # rows of voiso.cdrs, per load
+    source_ids: list[int] = field(default_factory=list)  # distinct ids, per load
+    catalog: dict[str, Any] = field(default_factory=dict)
+    manifest: dict[str, Any] = field(default_factory=dict)
+    path: Path | None = None  # the DuckDB file
+    reread_from: list[str] = field(default_factory=list)  # started_at[gte] the re-read sent
+
+
+@pytest.fixture(scope="module")
+def sim() -> SimServer:
+    """Ten days of CDRs, a few thousand, read by both warehouses."""
+    server = start(Simulator(DatasetSpec(records=3000, span_days=10, burst=0, seed=21)))
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="module")
+def served(sim) -> list[dict[str, Any]]:
+    return sim.simulator.visible_records()
+
+
+def midpoint(served: list[dict[str, Any]]) -> str:
+    """A start date half way through the data: a run from here re-reads half the CDRs."""
+    return iso_ms(parse_iso(served[len(served) // 2]["started_at"]))
+
+
+def build_everything(
+    tmp: Path,
+    sim: SimServer,
+    served,
+    loader: str,
+    utility: str,
+    env: dict[str, str],
+    read,
+    before_reread=None,
+) -> Warehouse:
+    """Load and build (UTC), build again for Manila, re-read half and rebuild, read back."""
+    prefix = utility.upper().replace("-", "_")
+    env = {**env, "DBT_TARGET_PATH": str(tmp / "target"), "DBT_LOG_PATH": str(tmp / "logs")}
+    warehouse = Warehouse()
+
+    def count_source() -> None:
+        ((rows, ids),) = read("SELECT count(*) AS n, count(DISTINCT id) AS ids FROM voiso.cdrs")
+        warehouse.source_rows.append(int(rows))
+        warehouse.source_ids.append(int(ids))
+
+    def models(schema: str) -> dict[str, list[dict[str, Any]]]:
+        return {model: read(f"SELECT * FROM {schema}.{model}", as_dicts=True) for model in MODELS}  # noqa: S608
+
+    # The README's one command: load, then build and test the models.
+    meltano(tmp, sim, "run", "tap-voiso", loader, f"{utility}:build", **env)
+    count_source()
+    warehouse.built["UTC"] = models(SCHEMAS["UTC"])
+    manila = {
+        f"{prefix}_SCHEMA": SCHEMAS[MANILA],
+        f"{prefix}_VARS": json.dumps(
+            {
+                "voiso_timezone": MANILA,
+                "voiso_abandoned_dispositions": list(RULES[MANILA].abandoned),
+                "voiso_service_level_seconds": RULES[MANILA].service_level_seconds,
+            }
+        ),
+    }
+    meltano(tmp, sim, "run", f"{utility}:build", **env, **manila)
+    warehouse.built[MANILA] = models(SCHEMAS[MANILA])
+    meltano(tmp, sim, "run", f"{utility}:docs-generate", **env)
+    warehouse.catalog = json.loads((tmp / "target" / "catalog.json").read_text())
+    warehouse.manifest = json.loads((tmp / "target" / "manifest.json").read_text())
+    # An overlapping run: from the middle of the data, so half the CDRs come again.
+    overlap = {"TAP_VOISO_START_DATE": midpoint(served)}
+    build = (f"{utility}:build",)
+    if before_reread is not None:
+        before_reread()
+    sim.simulator.reset_log()
+    meltano(tmp, sim, "run", "--full-refresh", "tap-voiso", loader, *build, **env, **overlap)
+    for request in sim.simulator.requests:
+        warehouse.reread_from += parse_qs(urlsplit(request).query).get("started_at[gte]", [])
+    count_source()
+    warehouse.reread = models(SCHEMAS["UTC"])
+    return warehouse
+
+
+def duckdb_rows(database: Path, query: str, *, as_dicts: bool = False) -> list[Any]:
+    """Rows of a query, read with the DuckDB that wrote the file (target-duckdb's)."""
+    script = (
+        "import duckdb, json, sys\n"
+        "cursor = duckdb.connect(sys.argv[1], read_only=True).execute(sys.argv[2])\n"
+        "names = [d[0] for d in cursor.description]\n"
+        "rows = cursor.fetchall()\n"
+        "out = [dict(zip(names, r)) for r in rows] if sys.argv[3] == '1' else rows\n"
+        "print(json.dumps(out, default=str))\n"
+    )
+    result = subprocess.run(
+        [str(DUCKDB_PYTHON), "-c", script, str(database), query, "1" if as_dicts else "0"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return json.loads(result.stdout)
+
+
+@pytest.fixture(scope="module")
+def duckdb(sim, served, tmp_path_factory) -> Warehouse:
+    tmp = tmp_path_factory.mktemp("dbt-duckdb")
+    database = tmp / "warehouse.duckdb"
+
+    def read(query: str, *, as_dicts: bool = False) -> list[Any]:
+        return duckdb_rows(database, query, as_dicts=as_dicts)
+
+    env = {"TARGET_DUCKDB_FILEPATH": str(database), "DBT_DUCKDB_PATH": str(database)}
+    warehouse = build_everything(tmp, sim, served, "target-duckdb", "dbt-duckdb", env, read)
+    warehouse.path = database
+    return warehouse
+
+
+@pytest.fixture(scope="module")
+def postgres(sim, served, tmp_path_factory) -> Warehouse:
+    tmp = tmp_path_factory.mktemp("dbt-postgres")
+    with postgres_server() as server:
+
+        def read(query: str, *, as_dicts: bool = False) -> list[Any]:
+            if not as_dicts:
+                return server.sql(query)
+            rows = server.sql(f"SELECT row_to_json(t) FROM ({query}) t")  # noqa: S608
+            return [json.loads(row[0]) for row in rows]
+
+        env = {
+            "TARGET_POSTGRES_PORT": str(server.port),
+            # No key, so target-postgres appends: every version of a CDR the tap reads
+            # lands as a row of its own, and the staging model has to keep the latest.
+            "TAP_VOISO_STREAM_MAPS": json.dumps({"cdrs": {"__key_properties__": []}}),
+            "DBT_POSTGRES_PORT": str(server.port),
+        }
+
+        def outdate_the_first_versions() -> None:
+            # The first load's copies of the CDRs the overlap reads again now differ from
+            # the API's (as a field written after the first read would): the KPIs come
+            # out right only if the newer version, appended by the re-read, wins.
+            since = midpoint(served)
+            query = f"UPDATE voiso.cdrs SET cost = cost + 1000 WHERE started_at >= '{since}'"  # noqa: S608
+            server.sql(query)
+
+        yield build_everything(
+            tmp, sim, served, "target-postgres", "dbt-postgres", env, read,
+            before_reread=outdate_the_first_versions,
+        )  # fmt: skip
+
+
+WAREHOUSES = ("duckdb", "postgres")
+
+
+def assert_matches(rows: list[dict[str, Any]], expected: dict, keys: tuple[str, ...]) -> None:
+    """Same keys; counts equal, rates and averages within 1e-6."""
+    by_key = {tuple(str(row[k]) for k in keys): row for row in rows}
+    assert len(by_key) == len(rows)
+    assert set(by_key) == set(expected)
+    for key, want in expected.items():
+        got = by_key[key]
+        for column, value in want.items():
+            if value is None or isinstance(value, str):
+                assert got[column] == value, (key, column)
+            elif isinstance(value, int):
+                assert got[column] == value, (key, column, got[column], value)
+            else:
+                assert math.isclose(got[column], value, rel_tol=0, abs_tol=1e-6), (
+                    key, column, got[column], value,
+                )  # fmt: skip
+
+
+@pytest.mark.parametrize("model", MODELS)
+@pytest.mark.parametrize("timezone", ["UTC", MANILA])
+@pytest.mark.parametrize("warehouse", WAREHOUSES)
+def test_kpis_match_ground_truth(request, served, warehouse, timezone, model):
+    built = request.getfixturevalue(warehouse).built[timezone][model]
+    expected = EXPECTED[model](served, RULES[timezone])
+    assert expected
+    assert_matches(built, expected, KEYS[model])
+
+
+def offered_per_day(rows: list[dict[str, Any]]) -> Counter[str]:
+    per_day: Counter[str] = Counter()
+    for row in rows:
+        per_day[str(row["local_date"])] += row["offered"]
+    return per_day
+
+
+@pytest.mark.parametrize("warehouse", WAREHOUSES)
+def test_manila_days_move_calls_across_the_utc_day_boundary(request, served, warehouse):
+    built = request.getfixturevalue(warehouse).built
+    calls = [r for r in served if r["type"] == "call" and r["data"].get("queue")]
+
+    def day(record: dict[str, Any], timezone: str) -> str:
+        return kpis.local_date(record["started_at"], timezone).isoformat()
+
+    moved = [r for r in calls if day(r, "UTC") != day(r, MANILA)]
+    assert 0 < len(moved) < len(calls)
+    utc = offered_per_day(built["UTC"]["voiso__queue_daily"])
+    manila = offered_per_day(built[MANILA]["voiso__queue_daily"])
+    assert sum(utc.values()) == sum(manila.values()) == len(calls)
+    # Manila is UTC+8: the calls after 16:00 UTC count on the next day.
+    for date in utc | manila:
+        moved_out = sum(1 for r in moved if day(r, "UTC") == date)
+        moved_in = sum(1 for r in moved if day(r, MANILA) == date)
+        assert manila[date] == utc[date] - moved_out + moved_in, date
+    assert manila != utc
+
+
+@pytest.mark.parametrize("warehouse", WAREHOUSES)
+def test_a_run_that_reads_cdrs_again_changes_no_kpi(request, served, warehouse):
+    built = request.getfixturevalue(warehouse)
+    again = sum(1 for r in served if parse_iso(r["started_at"]) >= parse_iso(midpoint(served)))
+    # The second run did read the second half again (from the midpoint on).
+    assert min(built.reread_from, key=parse_iso) == midpoint(served)
+    assert built.source_ids == [len(served), len(served)]
+    if warehouse == "postgres":  # append-only: the re-read CDRs are there twice
+        assert built.source_rows == [len(served), len(served) + again]
+    else:  # target-duckdb replaces a row by its primary key
+        assert built.source_rows == [len(served), len(served)]
+    for model in MODELS:
+        keys = KEYS[model]
+        first = {
+            tuple(str(row[k]) for k in keys): {c: v for c, v in row.items() if c not in keys}
+            for row in built.built["UTC"][model]
+        }
+        # Counts equal; sums and averages up to the order the warehouse adds them in.
+        assert_matches(built.reread[model], first, keys)
+
+
+@pytest.mark.parametrize("warehouse", WAREHOUSES)
+def test_docs_describe_every_model_and_column_the_warehouse_holds(request, warehouse):
+    built = request.getfixturevalue(warehouse)
+    models = {
+        node["name"]: node
+        for node in built.manifest["nodes"].values()
+        if node["resource_type"] == "model" and node["package_name"] == "dbt_voiso"
+    }
+    assert len(models) == 9
+    for unique_id, table in built.catalog["nodes"].items():
+        node = built.manifest["nodes"][unique_id]
+        assert node["description"], node["name"]
+        landed = {name.lower() for name in table["columns"]}
+        assert landed == set(node["columns"]), node["name"]
+        assert all(column["description"] for column in node["columns"].values()), node["name"]
+    assert {built.manifest["nodes"][u]["name"] for u in built.catalog["nodes"]} == set(models)
+
+
+def test_meltano_yml_declares_the_dbt_utilities_inline():
+    project = yaml.safe_load((ROOT / "meltano.yml").read_text())
+    utilities = {u["name"]: u for u in project["plugins"]["utilities"]}
+    assert set(utilities) == {"dbt-duckdb", "dbt-postgres"}
+    for utility in utilities.values():
+        assert {"namespace", "pip_url", "executable", "commands", "settings"} <= utility.keys()
+        assert "variant" not in utility
+        assert utility["executable"] == "dbt"
+        assert {"build", "run", "test", "docs-generate", "debug"} <= set(utility["commands"])
+    # The profile reads the PostgreSQL that target-postgres writes, by default.
+    (loader,) = [p for p in project["plugins"]["loaders"] if p["name"] == "target-postgres"]
+    settings = {s["name"]: s["value"] for s in utilities["dbt-postgres"]["settings"]}
+    for name in ("host", "port", "user", "password"):
+        assert settings[name] == loader["config"][name]
+    assert settings["dbname"] == loader["config"]["database"]
+
+
+def test_the_readme_lists_every_var_the_package_defines():
+    project = yaml.safe_load((ROOT / "dbt_voiso" / "dbt_project.yml").read_text())
+    readme = (ROOT / "README.md").read_text()
+    documented = set(re.findall(r"^\| `(voiso_[a-z]\w*)` \|", readme, re.MULTILINE))
+    assert documented == set(project["vars"])
+
+
+def test_the_demos_kpi_table_shows_each_queues_figures(duckdb, served):
+    """What scripts/demo prints after `dbt build`: per queue, over all days and directions."""
+    assert duckdb.path is not None
+    printed = subprocess.run(
+        [str(DUCKDB_PYTHON), str(ROOT / "scripts" / "kpi_table.py"), str(duckdb.path)],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    calls = [r for r in served if r["type"] == "call" and r["data"].get("queue")]
+    rules = kpis.Definitions()
+    lines = printed.splitlines()
+    assert "offered  answer rate  service level  AHT (s)" in lines[2]
+    rows = {line[:22].strip(): line[22:].split() for line in lines[3:]}
+    assert set(rows) == {c["data"]["queue"]["name"] for c in calls}
+    for name, (offered, answer_rate, service_level, aht) in rows.items():
+        queue = [c for c in calls if c["data"]["queue"]["name"] == name]
+        answered = [c for c in queue if c["disposition"] in rules.answered]
+        within = [c for c in answered if c["data"]["durations"]["queue"] <= 20]
+        handle = [c["data"]["durations"]["talk"] + c["data"]["durations"]["hold"] for c in answered]
+        assert int(offered) == len(queue)
+        assert answer_rate == f"{len(answered) / len(queue):.1%}"
+        assert service_level == f"{len(within) / len(queue):.1%}"
+        assert aht == f"{sum(handle) / len(handle):.1f}"
+
+
+def test_a_dbt_project_installs_the_package_from_packages_yml(duckdb, served, tmp_path):
+    """The README's packages.yml, the git URL pointed at this clone (its last commit)."""
+    assert duckdb.path is not None
+    readme = (ROOT / "README.md").read_text()
+    packages = yaml.safe_load(re.search(r"# packages.yml\n(.*?)```", readme, re.DOTALL)[1])
+    vars_ = yaml.safe_load(re.search(r"# dbt_project.yml\n(.*?)```", readme, re.DOTALL)[1])
+    commit = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    (package,) = packages["packages"]
+    package.update(git=ROOT.as_uri(), revision=commit)
+    project = tmp_path / "analytics"
+    project.mkdir()
+    (project / "packages.yml").write_text(yaml.safe_dump(packages))
+    (project / "dbt_project.yml").write_text(
+        yaml.safe_dump({"name": "analytics", "profile": "analytics", **vars_})
+    )
+    database = tmp_path / "copy.duckdb"
+    shutil.copy(duckdb.path, database)
+    profile = {"type": "duckdb", "path": str(database), "schema": "analytics"}
+    (project / "profiles.yml").write_text(
+        yaml.safe_dump({"analytics": {"target": "dev", "outputs": {"dev": profile}}})
+    )
+    dbt = str(ROOT / ".meltano" / "utilities" / "dbt-duckdb" / "venv" / "bin" / "dbt")
+    for command in (["deps"], ["build"]):
+        result = subprocess.run(
+            [dbt, *command, "--project-dir", str(project), "--profiles-dir", str(project)],
+            cwd=project, capture_output=True, text=True, timeout=300, check=False,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stdout[-3000:]
+    assert (project / "dbt_packages" / "dbt_voiso" / "dbt_project.yml").exists()
+    rows = duckdb_rows(database, "SELECT * FROM analytics.voiso__queue_daily", as_dicts=True)
+    rules = kpis.Definitions(timezone=vars_["vars"]["voiso_timezone"])
+    expected = kpis.queue_daily(served, rules)
+    assert_matches(rows, expected, KEYS["voiso__queue_daily"])
