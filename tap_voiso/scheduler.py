@@ -39,7 +39,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from tap_voiso.chain import Chain, Event, PageRead, Split, Strays, WindowDone
@@ -102,14 +102,26 @@ class PagesInMemory:
     def __init__(self, budget: int, in_flight: int) -> None:
         self.budget = budget
         self.count = 0
-        # Where the earliest window not yet planned starts (set by `read_windows`): a
-        # later window's pages past its first wait for it, since that window may yet
-        # be cut into windows whose pages the consumer needs first.
-        self.frontier = -1
+        self._frontier = -1
         self._free = in_flight
-        self._waiting: list[tuple[int, int, int]] = []  # a heap of (start, offset, ticket)
+        self._waiting: list[_Ask] = []  # a heap, earliest (window start, offset) first
         self._tickets = itertools.count()
-        self._changed = threading.Condition()
+        self._lock = threading.Lock()
+
+    @property
+    def frontier(self) -> int:
+        """Where the earliest window not yet planned starts (set by `read_windows`).
+
+        A later window's pages past its first wait for it, beyond half the budget:
+        that window may yet be cut into windows whose pages the consumer needs first.
+        """
+        return self._frontier
+
+    @frontier.setter
+    def frontier(self, start_ms: int) -> None:
+        with self._lock:
+            self._frontier = start_ms
+            self._grant()
 
     @contextmanager
     def request(
@@ -118,40 +130,51 @@ class PagesInMemory:
         """Count one more page and hold its turn for the request (unless the range stops).
 
         A page whose `waits()` is true (any but the head's) also waits while the budget
-        is spent, and, unless it is its window's first, until every earlier window has
-        been planned (`frontier`). A page whose request fails is counted no more.
+        is spent, and, unless it is its window's first, for the `frontier`. A page
+        whose request fails is counted no more.
         """
-        start = token.window.start_ms
-        mine = (start, token.offset or 0, next(self._tickets))
         first = token.cursor is None and not token.offset
-        with self._changed:
-            heapq.heappush(self._waiting, mine)
-            while not stop.is_set() and not (
-                self._free
-                and self._waiting[0] == mine
-                and (
-                    not waits()
-                    or (self.count < self.budget and (first or start <= self.frontier))
-                    or self.count < self.budget // 2  # half the budget may run ahead
-                )
-            ):
-                self._changed.wait(POLL_SECONDS)
-            self._waiting.remove(mine)
-            heapq.heapify(self._waiting)
-            self._changed.notify_all()
-            if stop.is_set():
+        ask = _Ask(token.window.start_ms, token.offset or 0, next(self._tickets), first, waits)
+        with self._lock:
+            heapq.heappush(self._waiting, ask)
+            self._grant()
+        while not ask.granted.wait(POLL_SECONDS) and not stop.is_set():
+            with self._lock:  # the head may have changed: its pages never wait for budget
+                if self._waiting and self._waiting[0] is ask:
+                    self._grant()
+        with self._lock:
+            if not ask.granted.is_set():
+                self._waiting.remove(ask)
+                heapq.heapify(self._waiting)
+                self._grant()
                 raise Stopped
-            self._free -= 1
-            self.count += 1
+        if stop.is_set():  # granted as the range stopped: the request does not go out
+            with self._lock:
+                self.count -= 1
+                self._free += 1
+                self._grant()
+            raise Stopped
         try:
             yield
         except BaseException:
             self.give_back()
             raise
         finally:
-            with self._changed:
+            with self._lock:
                 self._free += 1
-                self._changed.notify_all()
+                self._grant()
+
+    def _grant(self) -> None:
+        """Let the earliest waiting requests go, while slots and memory allow (lock held)."""
+        while self._free and self._waiting:
+            ask = self._waiting[0]
+            room = self.count < self.budget and (ask.first or ask.start <= self._frontier)
+            if ask.waits() and not room and self.count >= self.budget // 2:
+                return  # half the budget may run ahead of the frontier, not more
+            heapq.heappop(self._waiting)
+            self._free -= 1
+            self.count += 1
+            ask.granted.set()
 
     def track(self, page: Page) -> Page:
         """Stop counting `page` once nothing refers to it."""
@@ -160,9 +183,21 @@ class PagesInMemory:
 
     def give_back(self) -> None:
         """One page fewer (a request that failed, or a page let go of)."""
-        with self._changed:
+        with self._lock:
             self.count -= 1
-            self._changed.notify_all()
+            self._grant()
+
+
+@dataclass(order=True)
+class _Ask:
+    """A page waiting for its turn: ordered by window start, offset, then arrival."""
+
+    start: int
+    offset: int
+    ticket: int
+    first: bool = field(compare=False)  # its window's first page
+    waits: Callable[[], bool] = field(compare=False)  # False for the head's pages
+    granted: threading.Event = field(compare=False, default_factory=threading.Event)
 
 
 class Reader:
