@@ -1,23 +1,23 @@
 """Reading one window: its chain of pages, by cursor or by offset, checked for completeness.
 
-The rules, all in this one place:
+What to do after the first page (done, the other pages at once by offset, follow the
+cursor, or cut the window into parts) is `planner.py`'s decision; this module carries
+it out (with no `fetch_at_once`, one request at a time, "at once" is by cursor):
 
-- The first page decides: a window holding more than the target (by
-  `metadata.total`, or by the densities learned when there is none) is cut into
-  smaller windows before anything else is read, unless it holds only a few pages
-  (`Sizing.at_once`): then its other pages are requested together, by offset, and
-  the chain goes on from the last of them as below.
 - Pages follow `next_cursor`. Every cursor request also carries `offset` (the CDRs
   the window has delivered so far, within the API's first 10,000), so a cursor that
   has expired falls back, as documented, to where it pointed.
-- A page without `next_cursor` ends the window only once the window has delivered
-  `metadata.total` CDRs (or, with no total, once a page comes back short); until
-  then the window goes on by `offset`. A window that offset cannot reach the end of
-  (over 10,000 CDRs in one millisecond, with no cursor) stops the run.
-- Without a total, a window found to hold more than the target while being read is
-  cut then; the CDRs it already delivered are carried into its parts, which skip them.
+- A window ends on the page the planner calls its last (`Planner.last_page`): pages
+  are facts, `metadata.total` a claim. Until then the window goes on by cursor, or
+  by `offset` when no cursor came back.
+- Without a usable total, a window found to hold more than the planner allows while
+  being read is cut then; the CDRs it already delivered are carried into its parts,
+  which skip them.
 - Each CDR's `id` marks it new or a repeat; repeats are not emitted again. A cursor
   string seen twice, or a page of nothing but repeats, is a loop and stops the run.
+- A CDR whose `started_at` lies outside the window it came back for is a bad
+  response: it is reported once (`Strays`) and not emitted under this window's
+  checkpoint. Each CDR thus belongs to one window only.
 - When the window ends, the distinct CDRs it delivered are compared with its
   total. Short: the window is read once more; still short: the run stops naming the
   window (a bookmark past it would lose those CDRs for good).
@@ -25,18 +25,53 @@ The rules, all in this one place:
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from tap_voiso.errors import CursorLoopError, IncompleteWindowError, OffsetCapError
 from tap_voiso.pages import OFFSET_CAP, Page, PageToken
-from tap_voiso.windows import Sizing, Window
+from tap_voiso.planner import AtOnce, Cut, FirstPage, Planner
+from tap_voiso.windows import Window, iso_ms, started_ms
 
-# A part holding this share of what the window it was cut from held is read whole.
-CONCENTRATED = 0.9
 # Empty pages in a row that still carry a new cursor before the chain counts as a loop.
 MAX_EMPTY_PAGES = 20
+# Characters of a cursor a message shows: cursors are opaque, and may be long.
+CURSOR_SHOWN = 40
+# CDRs outside their window named in a WARNING each; any further are counted at DEBUG.
+STRAYS_NAMED = 10
+
+
+def shown(cursor: str) -> str:
+    """A cursor cut to a readable length for a message."""
+    if len(cursor) <= CURSOR_SHOWN:
+        return repr(cursor)
+    return f"{cursor[:CURSOR_SHOWN]!r}... ({len(cursor):,} characters)"
+
+
+class Strays:
+    """CDRs a window's response held though their `started_at` lies outside it.
+
+    Said once per CDR (a WARNING naming it and the window), for the first few; a
+    CDR the API repeats in every window is thus one line, not one per window.
+    """
+
+    def __init__(self, warn: Callable[[str], None]) -> None:
+        self._warn = warn
+        self._named: set[Any] = set()
+        self._lock = threading.Lock()
+
+    def report(self, cdr_id: Any, started_at: Any, window: Window) -> None:
+        """One CDR outside `window`: say so, unless already said."""
+        with self._lock:
+            if cdr_id in self._named or len(self._named) >= STRAYS_NAMED:
+                return
+            self._named.add(cdr_id)
+        self._warn(
+            f"Bad response: CDR {cdr_id} has started_at {started_at!r}, outside started_at in "
+            f"{window} that it was returned for; it is not emitted with this window"
+        )
 
 
 @dataclass(frozen=True)
@@ -80,10 +115,12 @@ Put = Callable[[Event], bool]
 class _Pass:
     """One reading of the window from its first page."""
 
+    total: int | None  # metadata.total while the pages bear it out; None once contradicted
     ids: set[Any] = field(default_factory=set)  # distinct ids received in this pass
     unkeyed: int = 0  # CDRs without an id (reported and skipped by the checker)
     received: int = 0  # CDRs received, repeats included: positions in the API's result
     cursors: set[str] = field(default_factory=set)
+    cursor_seen: bool = False  # a page of this pass came with a cursor: the API has them
     empty_run: int = 0
 
     @property
@@ -99,51 +136,55 @@ class Chain:
         self,
         window: Window,
         fetch: Fetch,
-        sizing: Sizing,
+        planner: Planner,
         *,
         warn: Callable[[str], None],
+        strays: Strays | None = None,
         delivered: frozenset[Any] = frozenset(),
         parent_total: int | None = None,
-        whole_range: bool = False,
+        on_total: Callable[[int | None], None] | None = None,
+        on_planned: Callable[[], None] | None = None,
         fetch_at_once: FetchAtOnce | None = None,
     ) -> None:
         self.window = window
         self._fetch_at_once = fetch_at_once
         self._parent_total = parent_total  # what the window it was cut from held
+        self._on_total = on_total  # told the first page's total (the whole range's)
+        self._on_planned = on_planned  # told once the window is to be read, not cut
         self._warn = warn
+        self._strays = strays or Strays(warn)
         self._fetch = fetch
-        self._sizing = sizing
+        self._planner = planner
+        self._bounds = (iso_ms(window.start_ms), iso_ms(window.end_ms))
         # Ids handed over already: by the window this one was cut from, and by earlier
         # passes over this one. The current pass's own are `_Pass.ids` (one set holds
         # each id: a reader holds those of every page of its window it has read).
         self._carried = delivered
         self._earlier: set[Any] = set()
-        self._pass = _Pass()
-        self._whole_range = whole_range  # its total shares the run out among readers
+        self._pass = _Pass(None)
+        self._first = FirstPage(0, None, cursor=False)
 
     def run(self, put: Put) -> None:
         """Read the window; raises a `VoisoError` when it cannot be read whole."""
         first = self._fetch(PageToken(self.window))
-        if self._whole_range:
-            self._sizing.share_out(first.total)
-        parts = self._sizing.parts(self.window, first.total, whole_range=self._whole_range)
-        if first.total is None and first.count == self._sizing.page_size:
-            parts = self._sizing.parts(self.window, self._sizing.estimate(self.window))
-        if parts > 1 and self._concentrated(first):
-            parts = 1
-        at_once = parts > 1 and self._can_read_at_once(first)
-        if parts > 1 and not at_once:
-            holds = f"{first.total} CDRs" if first.total is not None else "more than a page"
-            put(self._split(parts, holds, first.total))
+        if self._on_total is not None:
+            self._on_total(first.total)
+        self._first = self._outline(first)
+        plan = self._planner.first(self.window, self._first, self._parent_total)
+        if isinstance(plan, Cut):
+            put(self._split(plan, first.total))
             return
-        self._check_reachable(first)
-        total = first.total
+        if self._on_planned is not None:
+            self._on_planned()
+        total = first.total if first.total is None or first.count <= first.total else None
         # The chain keeps no page it has handed on: a page counts in memory until its
         # last reference goes (`scheduler.PagesInMemory`), this frame's included.
         hand = [first]
         del first
-        read = self._read_at_once if at_once else self._read_pass
-        received = read(hand.pop(), put)
+        if isinstance(plan, AtOnce) and self._fetch_at_once is not None:
+            received = self._read_at_once(hand.pop(), plan.offsets, total, put)
+        else:
+            received = self._read_pass(hand.pop(), total, put)
         if received is None:
             return
         if total is not None and received < total:
@@ -151,7 +192,7 @@ class Chain:
                 f"started_at in {self.window} gave {received} of its {total} CDRs "
                 "(metadata.total): reading it again before its checkpoint"
             )
-            received = self._read_pass(self._fetch(PageToken(self.window)), put)
+            received = self._read_pass(self._fetch(PageToken(self.window)), total, put)
             if received is None:
                 return
             if received < total:
@@ -162,61 +203,39 @@ class Chain:
                     "again."
                 )
                 raise IncompleteWindowError(msg)
-        self._sizing.learn(self.window, received)
         put(WindowDone(self.window, received))
 
-    def _split(self, parts: int, holds: str, total: int | None) -> Split:
-        """Cut this window in `parts`; they skip what it has already handed over."""
-        children = self.window.split(parts)
-        delivered = self._carried.union(self._earlier, self._pass.ids)
-        return Split(self.window, children, holds, delivered, total)
+    def _outline(self, page: Page) -> FirstPage:
+        """What the planner goes by: the page's counts, and where its CDRs started."""
+        started = (started_ms(value) for value in page.started)
+        inside = tuple(
+            t for t in started if t is not None and self.window.start_ms <= t < self.window.end_ms
+        )
+        return FirstPage(page.count, page.total, page.next_cursor is not None, inside)
 
-    def _new_pass(self) -> _Pass:
+    def _split(self, cut: Cut, total: int | None) -> Split:
+        """Read this window as `cut`'s parts; they skip what it has already handed over."""
+        delivered = self._carried.union(self._earlier, self._pass.ids)
+        return Split(self.window, list(cut.parts), cut.holds, delivered, total)
+
+    def _new_pass(self, total: int | None) -> _Pass:
         """Start reading the window from its first page; what earlier passes handed over stays."""
         self._earlier |= self._pass.ids
-        self._pass = _Pass()
+        self._pass = _Pass(total)
         return self._pass
 
-    def _concentrated(self, first: Page) -> bool:
-        """Whether cutting again is futile: this part holds nearly all its parent held.
-
-        CDRs crowded into a few milliseconds (a burst) would take one cut after another,
-        each a request in series, to isolate; read them as one chain instead, unless
-        only offset can page them and there are more than it reaches.
-        """
-        total, parent = first.total, self._parent_total
-        if total is None or parent is None or total < CONCENTRATED * parent:
-            return False
-        return first.next_cursor is not None or total <= OFFSET_CAP
-
-    def _check_reachable(self, first: Page) -> None:
-        """A window of one millisecond that only offset can page must fit under its cap."""
-        if first.next_cursor is None and first.total is not None and first.total > OFFSET_CAP:
-            msg = (
-                f"Cannot read started_at in {self.window}: it holds {first.total} CDRs in one "
-                f"millisecond, and without a cursor the API pages only the first {OFFSET_CAP}."
-            )
-            raise OffsetCapError(msg)
-
-    def _can_read_at_once(self, first: Page) -> bool:
-        """Whether the window's other pages can be requested together (see `_read_at_once`)."""
-        return (
-            self._fetch_at_once is not None
-            and first.count == self._sizing.page_size
-            and self._sizing.at_once(first.total)
-        )
-
-    def _read_at_once(self, first: Page, put: Put) -> int | None:
+    def _read_at_once(
+        self, first: Page, offsets: tuple[int, ...], total: int | None, put: Put
+    ) -> int | None:
         """Hand over `first`, then the window's other pages, requested together by offset.
 
         One round trip instead of a chain of them. The last page then goes on as any
         page does: the chain follows its cursor if the window turns out to hold more.
         """
-        this = self._new_pass()
-        size, total = self._sizing.page_size, first.total or 0
-        tokens = [PageToken(self.window, None, offset) for offset in range(size, total, size)]
+        this = self._new_pass(total)
+        tokens = [PageToken(self.window, None, offset) for offset in offsets]
         fetch_at_once = self._fetch_at_once
-        assert fetch_at_once is not None  # noqa: S101 (`_can_read_at_once` said so)
+        assert fetch_at_once is not None  # noqa: S101 (`run` checked)
         last_token, last = PageToken(self.window), first
         del first  # `last` is the page in hand (see `run`)
         for token, page in zip(tokens, fetch_at_once(tokens), strict=True):
@@ -225,31 +244,39 @@ class Chain:
             last_token, last = token, page
         return self._follow(last, last_token, this, put)
 
-    def _read_pass(self, page: Page, put: Put) -> int | None:
+    def _read_pass(self, page: Page, total: int | None, put: Put) -> int | None:
         """Hand over every page from `page` on; distinct CDRs received, or None if cut/stopped."""
-        return self._follow(page, PageToken(self.window), self._new_pass(), put)
+        return self._follow(page, PageToken(self.window), self._new_pass(total), put)
 
     def _follow(self, page: Page, token: PageToken, this: _Pass, put: Put) -> int | None:
         """Hand over `page` (fetched by `token`) and every page after it, in this pass."""
+        planner = self._planner
         while True:
             read = self._mark(page, this)
             if page.count and read.repeats == page.count:
                 if token.cursor is None:  # an offset past what the API delivers: the end
                     return this.distinct
                 msg = (
-                    f"Cursor went backwards: the page for cursor {token.cursor!r} holds only "
-                    f"CDRs already read in {self.window}. Stopping instead of paging forever; "
-                    "the next run re-reads this window."
+                    f"Cursor went backwards: the page for cursor {shown(token.cursor)} holds "
+                    f"only CDRs already read in {self.window}. Stopping instead of paging "
+                    "forever; the next run re-reads this window."
                 )
                 raise CursorLoopError(msg)
             if not put(read):
                 return None
-            if self._finished(page, this.received):
+            if this.total is not None and this.distinct > this.total:
+                this.total = None  # more CDRs than it claimed: the count is wrong
+            cursor = page.next_cursor is not None
+            cursors = this.cursor_seen
+            if planner.last_page(page.count, cursor, this.received, this.total, cursors=cursors):
                 return this.distinct
-            if self._overflowing(page, this.distinct):
-                parts = self._sizing.parts_on_overflow(self.window)
-                holds = f"over {this.distinct} CDRs (no metadata.total)"
-                put(self._split(parts, holds, None))
+            cut = (
+                None
+                if this.total is not None
+                else planner.overflow(self.window, this.distinct, self._first)
+            )
+            if cut is not None:
+                put(self._split(cut, None))
                 return None
             token = self._next_token(page, this)
             del page, read  # handed on (see `run`)
@@ -258,10 +285,15 @@ class Chain:
     def _mark(self, page: Page, this: _Pass) -> PageRead:
         """Tell new CDRs from repeats (CDRs this pass has already received)."""
         fresh, repeats = [], 0
-        this.received += page.count
         seen, carried, earlier = this.ids, self._carried, self._earlier
-        for cdr_id in page.ids:
-            if cdr_id is None:  # unkeyable: the checker reports and skips it
+        started = page.started or [None] * page.count
+        window, bounds, outside = self.window, self._bounds, 0
+        for cdr_id, started_at in zip(page.ids, started, strict=True):
+            if started_at is not None and not window.contains(started_at, bounds):
+                self._strays.report(cdr_id, started_at, window)  # not this window's
+                fresh.append(False)
+                outside += 1
+            elif cdr_id is None:  # unkeyable: the checker reports and skips it
                 fresh.append(True)
                 this.unkeyed += 1
             elif cdr_id in seen:
@@ -270,22 +302,11 @@ class Chain:
             else:
                 seen.add(cdr_id)
                 fresh.append(cdr_id not in carried and cdr_id not in earlier)
+        # Positions in the window's result: CDRs outside it are not counted (counting
+        # one too few re-reads a CDR at the next offset; one too many would skip one).
+        this.received += page.count - outside
+        this.cursor_seen = this.cursor_seen or page.next_cursor is not None
         return PageRead(self.window, page, fresh, repeats)
-
-    def _finished(self, page: Page, received: int) -> bool:
-        total = page.total
-        if page.next_cursor is not None:
-            # A short page that reaches the total (an empty one included) is the last.
-            return total is not None and received >= total and page.count < self._sizing.page_size
-        if page.count == 0:
-            return True
-        if total is not None:
-            return received >= total
-        return page.count < self._sizing.page_size
-
-    def _overflowing(self, page: Page, received: int) -> bool:
-        """No total, and more CDRs than a window should hold: cut it instead of going on."""
-        return page.total is None and received >= self._sizing.target and self.window.splittable
 
     def _next_token(self, page: Page, this: _Pass) -> PageToken:
         # Without a cursor the offset is the position reached in the API's result; with
@@ -304,7 +325,7 @@ class Chain:
             return PageToken(self.window, None, offset)
         if cursor in this.cursors:
             msg = (
-                f"Cursor loop: the API returned cursor {cursor!r} again while paging "
+                f"Cursor loop: the API returned cursor {shown(cursor)} again while paging "
                 f"started_at in {self.window} after {received} CDRs. Stopping instead of "
                 "paging forever; the bookmark stays at the last completed window, so the next "
                 "run re-reads this window."

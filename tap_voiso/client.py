@@ -397,8 +397,10 @@ class VoisoStream(RESTStream[PageToken]):
                 raise BadResponseError(msg) from None
             read_body(response, self.timeout)
             self.retrier.rate_limit.answered(response)
-        self._time_request(response)
-        self.validate_response(response)
+            # Judged before the slot is let go: a request waiting for it must not go
+            # out after an answer that stops the run (a window's pages wait together).
+            self._time_request(response)
+            self.validate_response(response)
         return parse_page(response)
 
     def _time_request(self, response: requests.Response) -> None:

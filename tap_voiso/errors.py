@@ -40,6 +40,10 @@ class OffsetCapError(VoisoError):
     """Without a cursor, offset paging cannot reach the rest of a window."""
 
 
+class TooManyWindowsError(VoisoError):
+    """A window claims more CDRs than any split should be asked to cut it into."""
+
+
 class StateError(VoisoError):
     """The state the run was given cannot be used: unreadable, mis-shaped, or past the run's end."""
 

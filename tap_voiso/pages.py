@@ -9,7 +9,7 @@ CDRs and count what a window delivered.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
@@ -48,6 +48,8 @@ class Page:
     total: int | None  # metadata.total
     next_cursor: str | None  # metadata.next_cursor
     extracted_at: datetime  # when the page arrived: the records' time_extracted
+    # each CDR's `started_at` as sent (None where missing); empty: not read
+    started: list[Any] = field(default_factory=list)
 
     @property
     def count(self) -> int:
@@ -65,6 +67,7 @@ class Page:
 
 class _Row(msgspec.Struct):
     id: Any = None
+    started_at: Any = None
 
 
 class _Metadata(msgspec.Struct):
@@ -95,16 +98,27 @@ _ENVELOPE = msgspec.json.Decoder(_Envelope)
 _LOOSE_ENVELOPE = msgspec.json.Decoder(_LooseEnvelope)
 
 
-def _outline(body: bytes) -> tuple[list[Any], _Metadata]:
-    """Each CDR's id (None where it has none) and the metadata; raises on a bad shape."""
+def _outline(body: bytes) -> tuple[list[Any], list[Any], _Metadata]:
+    """Each CDR's id and started_at (None where missing), and the metadata.
+
+    Raises on a bad shape.
+    """
     try:
         envelope = _ENVELOPE.decode(body)
     except msgspec.ValidationError:
         loose = _LOOSE_ENVELOPE.decode(body)  # the checker reports the odd records
-        ids = [row.get("id") if isinstance(row, dict) else None for row in loose.cdrs]
-        return [i if isinstance(i, str) else None for i in ids], loose.metadata
-    return [row.id if isinstance(row.id, str) else None for row in envelope.cdrs], (
-        envelope.metadata
+        rows = [row if isinstance(row, dict) else {} for row in loose.cdrs]
+        ids = [row.get("id") for row in rows]
+        return (
+            [i if isinstance(i, str) else None for i in ids],
+            [row.get("started_at") for row in rows],
+            loose.metadata,
+        )
+    decoded = envelope.cdrs
+    return (
+        [row.id if isinstance(row.id, str) else None for row in decoded],
+        [row.started_at for row in decoded],
+        envelope.metadata,
     )
 
 
@@ -118,7 +132,7 @@ def parse_page(response: requests.Response) -> Page:
     """
     body = SECRETS.scrub_bytes(response.content)
     try:
-        ids, metadata = _outline(body)
+        ids, started, metadata = _outline(body)
     except RecursionError:
         msg = f"HTTP {response.status_code} but the body is JSON nested too deeply to be a CDR list"
         raise RetriableAPIError(msg, response) from None
@@ -140,6 +154,7 @@ def parse_page(response: requests.Response) -> Page:
         total=total if isinstance(total, int) and not isinstance(total, bool) else None,
         next_cursor=cursor or None,
         extracted_at=datetime.now(timezone.utc),
+        started=started,
     )
 
 

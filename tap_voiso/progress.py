@@ -33,6 +33,10 @@ class Progress:
         self.done = 0
         self.total: int | None = None
 
+    def expect(self, total: int | None) -> None:
+        """The range's total, from its first page (called from a reader's thread)."""
+        self.total = total
+
     def add(self, count: int, bookmark: str | None) -> None:
         """Count `count` more CDRs; log a line if `interval` has passed since the last."""
         self.done += count

@@ -157,6 +157,8 @@ class RateLimit:
         waits out the pause.
         """
         with self._slots.hold(stop):
+            if stop.is_set():  # stopped while this request waited for its slot
+                raise Stopped
             self._wait(stop)
             yield
 

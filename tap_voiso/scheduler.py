@@ -1,21 +1,23 @@
 """Reading several windows at once while handing them over strictly in order.
 
-Each window is read by a `Reader`: a `chain.Chain` on its own thread, a few pages
-ahead of the consumer (`Sizing.ahead`); a window whose other pages go out together
-(`Sizing.at_once`) gets a thread per page for them. Windows are short (a few pages, see
-`windows.Sizing`) and queued in order: `read_windows` starts a reader on the next
-window whenever fewer than `concurrency` are still reading, so a slow API keeps every
-reader busy to the last page. Pages are handed over in window order, so the output,
-and the bookmark that follows each finished window, are exactly those of a sequential
-read. Requests in flight are capped at `concurrency` by the stream
+Each window is read by a `Reader`: a `chain.Chain` on its own thread, handing its
+pages to the consumer through a queue; a window whose other pages go out together
+(`planner.AtOnce`) gets a thread per page for them. A reader that has fetched its
+whole window ends there (its pages wait in its queue), so the next window's reader
+can start while earlier pages wait their turn. Windows are queued in
+order, as the planner cut them: `read_windows` starts a reader on the next window
+whenever fewer than `concurrency` are still reading, so a slow API keeps every reader
+busy to the last page. The scheduler decides no sizes. Pages are handed over in
+window order, so the output, and the bookmark that follows each finished window, are
+exactly those of a sequential read. Requests in flight are capped at `concurrency` by the stream
 (`retries.RequestSlots`).
 
 Memory is capped by counting pages, not by trusting queues: a page counts from before
 its request goes out until nothing refers to it any more (`PagesInMemory`), and a
-reader other than the head's asks for a page only while fewer than `Sizing.budget`
-count. The head never waits (the consumer waits on it), so later windows can never
-hold up the one being emitted. Whatever the size of the range, the pages in memory
-stay within the budget and the head's few.
+reader other than the head's asks for a page only while fewer than the budget
+(`PAGES_HELD_PER_READER` per reader) count. The head never waits (the consumer waits
+on it), so later windows can never hold up the one being emitted. Whatever the size
+of the range, the pages in memory stay within the budget and the head's few.
 
 When one reader fails, every reader is told to stop at once (none sends another
 request, and waits for a slot, a 429 pause or a retry end), and the consumer raises
@@ -28,21 +30,25 @@ GIL released; the CPU work (decoding, emitting) is the consumer's.
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import queue
 import threading
 import weakref
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from tap_voiso.chain import Chain, Event, PageRead, Split, WindowDone
+from tap_voiso.chain import Chain, Event, PageRead, Split, Strays, WindowDone
 from tap_voiso.errors import Interrupted
 from tap_voiso.pages import Page, PageToken
+from tap_voiso.planner import Planner
 from tap_voiso.retries import Stopped
 from tap_voiso.signals import Interrupt
-from tap_voiso.windows import Sizing, Window
+from tap_voiso.windows import PAGES_HELD_PER_READER, Window
 
 # How often a waiting consumer looks at `interrupt` and at readers that finished (to
 # start the next windows), in seconds.
@@ -66,11 +72,12 @@ class _Pending:
 
 
 class _Stop:
-    """What all readers of one range share: the stop signal, and the first failure."""
+    """What all readers of one range share: the stop signal, the first failure, strays."""
 
-    def __init__(self) -> None:
+    def __init__(self, warn: Callable[[str], None]) -> None:
         self.event = threading.Event()
         self.failure: BaseException | None = None
+        self.strays = Strays(warn)
 
     def fail(self, error: BaseException) -> None:
         """Record a reader's failure and stop every reader."""
@@ -80,26 +87,94 @@ class _Stop:
 
 
 class PagesInMemory:
-    """Pages requested and not yet let go of, over all readers of a range.
+    """Pages requested and not yet let go of, over all readers of a range, and whose turn it is.
 
     A page counts from before its request goes out (a response is memory before it is
     a page) until the last reference to it goes (`weakref.finalize`): handed over
     and emitted, dropped by a split, or left behind by a stopped run alike.
+
+    Requests take turns by `(window start, offset)`, at most `in_flight` at a time:
+    output is in window order, so the pages the consumer needs next go out next, and
+    the budget is not spent on pages of later windows while an earlier one waits (with
+    a window's pages requested together, dozens may be waiting at once).
     """
 
-    def __init__(self, budget: int) -> None:
+    def __init__(self, budget: int, in_flight: int) -> None:
         self.budget = budget
         self.count = 0
-        self._changed = threading.Condition()
+        self._frontier = -1
+        self._free = in_flight
+        self._waiting: list[_Ask] = []  # a heap, earliest (window start, offset) first
+        self._tickets = itertools.count()
+        self._lock = threading.Lock()
 
-    def take(self, waits: Callable[[], bool], stop: threading.Event) -> None:
-        """Count one more page; while `waits()` and the budget is spent, wait for one to go."""
-        with self._changed:
-            while self.count >= self.budget and waits():
-                if stop.is_set():
-                    raise Stopped
-                self._changed.wait(POLL_SECONDS)
+    @property
+    def frontier(self) -> int:
+        """Where the earliest window not yet planned starts (set by `read_windows`).
+
+        A later window's pages past its first wait for it, beyond half the budget:
+        that window may yet be cut into windows whose pages the consumer needs first.
+        """
+        return self._frontier
+
+    @frontier.setter
+    def frontier(self, start_ms: int) -> None:
+        with self._lock:
+            self._frontier = start_ms
+            self._grant()
+
+    @contextmanager
+    def request(
+        self, token: PageToken, waits: Callable[[], bool], stop: threading.Event
+    ) -> Iterator[None]:
+        """Count one more page and hold its turn for the request (unless the range stops).
+
+        A page whose `waits()` is true (any but the head's) also waits while the budget
+        is spent, and, unless it is its window's first, for the `frontier`. A page
+        whose request fails is counted no more.
+        """
+        first = token.cursor is None and not token.offset
+        ask = _Ask(token.window.start_ms, token.offset or 0, next(self._tickets), first, waits)
+        with self._lock:
+            heapq.heappush(self._waiting, ask)
+            self._grant()
+        while not ask.granted.wait(POLL_SECONDS) and not stop.is_set():
+            with self._lock:  # the head may have changed: its pages never wait for budget
+                if self._waiting and self._waiting[0] is ask:
+                    self._grant()
+        with self._lock:
+            if not ask.granted.is_set():
+                self._waiting.remove(ask)
+                heapq.heapify(self._waiting)
+                self._grant()
+                raise Stopped
+        if stop.is_set():  # granted as the range stopped: the request does not go out
+            with self._lock:
+                self.count -= 1
+                self._free += 1
+                self._grant()
+            raise Stopped
+        try:
+            yield
+        except BaseException:
+            self.give_back()
+            raise
+        finally:
+            with self._lock:
+                self._free += 1
+                self._grant()
+
+    def _grant(self) -> None:
+        """Let the earliest waiting requests go, while slots and memory allow (lock held)."""
+        while self._free and self._waiting:
+            ask = self._waiting[0]
+            room = self.count < self.budget and (ask.first or ask.start <= self._frontier)
+            if ask.waits() and not room and self.count >= self.budget // 2:
+                return  # half the budget may run ahead of the frontier, not more
+            heapq.heappop(self._waiting)
+            self._free -= 1
             self.count += 1
+            ask.granted.set()
 
     def track(self, page: Page) -> Page:
         """Stop counting `page` once nothing refers to it."""
@@ -108,9 +183,21 @@ class PagesInMemory:
 
     def give_back(self) -> None:
         """One page fewer (a request that failed, or a page let go of)."""
-        with self._changed:
+        with self._lock:
             self.count -= 1
-            self._changed.notify()
+            self._grant()
+
+
+@dataclass(order=True)
+class _Ask:
+    """A page waiting for its turn: ordered by window start, offset, then arrival."""
+
+    start: int
+    offset: int
+    ticket: int
+    first: bool = field(compare=False)  # its window's first page
+    waits: Callable[[], bool] = field(compare=False)  # False for the head's pages
+    granted: threading.Event = field(compare=False, default_factory=threading.Event)
 
 
 class Reader:
@@ -120,28 +207,33 @@ class Reader:
         self,
         source: PageSource,
         pending: _Pending,
-        sizing: Sizing,
+        planner: Planner,
         stop: _Stop,
         pages: PagesInMemory,
         *,
-        whole_range: bool,
         warn: Callable[[str], None],
+        on_total: Callable[[int | None], None] | None = None,
+        at_once: bool = True,
     ) -> None:
         self.window = pending.window
         self.early_split: Split | None = None  # cut on its first page, before any page
         self.is_head = False  # set by the consumer: its window is the one being emitted
+        self.planned = False  # its first page is in, and the window is not to be cut
         self._stop = stop
         self._pages = pages
-        self._queue: queue.Queue[Event] = queue.Queue(maxsize=sizing.ahead)
+        # Unbounded: what bounds memory is the page budget, counted before each request.
+        self._queue: queue.Queue[Event] = queue.Queue()
         chain = Chain(
             pending.window,
             self._fetch,
-            sizing,
+            planner,
             warn=warn,
+            strays=stop.strays,
             delivered=pending.delivered,
             parent_total=pending.parent_total,
-            whole_range=whole_range,
-            fetch_at_once=self._fetch_at_once,
+            on_total=on_total,
+            on_planned=self._planned,
+            fetch_at_once=self._fetch_at_once if at_once else None,
         )
         self._source = source
         self._handed = False
@@ -178,14 +270,13 @@ class Reader:
         self._thread.join(timeout=JOIN_SECONDS)
 
     def _fetch(self, token: PageToken) -> Page:
-        """One page, once the pages in memory leave room for it (the head never waits)."""
-        self._pages.take(lambda: not self.is_head, self._stop.event)
-        try:
+        """One page, in its turn and once the pages in memory leave room (the head never waits)."""
+        with self._pages.request(token, lambda: not self.is_head, self._stop.event):
             page = self._source.fetch_page(token, self._stop.event)
-        except BaseException:
-            self._pages.give_back()
-            raise
         return self._pages.track(page)
+
+    def _planned(self) -> None:
+        self.planned = True
 
     def _fetch_at_once(self, tokens: list[PageToken]) -> Iterator[Page]:
         """The pages of `tokens`, requested together (a thread each), yielded in order.
@@ -207,6 +298,8 @@ class Reader:
         try:
             future.set_result(self._fetch(token))
         except BaseException as exc:  # handed to the reader's thread with the page
+            if not isinstance(exc, Stopped):
+                self._stop.fail(exc)  # at once: not when the reader gets to this page
             future.set_exception(exc)
 
     def _put(self, event: Event) -> bool:
@@ -233,35 +326,45 @@ class Reader:
 def read_windows(
     source: PageSource,
     full: Window,
-    sizing: Sizing,
+    planner: Planner,
+    concurrency: int,
     log: Callable[[str], None],
     *,
     interrupt: Interrupt | None = None,
     warn: Callable[[str], None] | None = None,
+    on_total: Callable[[int | None], None] | None = None,
 ) -> Iterator[PageRead | WindowDone]:
-    """Pages of every window of `full`, windows in order, read `sizing.concurrency` at a time."""
-    stop = _Stop()
-    pages = PagesInMemory(sizing.budget)
+    """Pages of every window of `full`, windows in order, read `concurrency` at a time.
+
+    `on_total` is told what the whole range's first page said it holds.
+    """
+    stop = _Stop(warn or log)
+    pages = PagesInMemory(concurrency * PAGES_HELD_PER_READER, concurrency)
     items: deque[_Pending | Reader] = deque([] if full.empty else [_Pending(full)])
     first = True
     try:
         while items:
             _expand_early_splits(items, log)
+            pages.frontier = _frontier(items)
             active = sum(1 for item in items if isinstance(item, Reader) and item.running)
             index = 0
             # The head always gets a reader: the consumer waits for it (requests in
             # flight stay capped by the stream's slots).
             while index < len(items) and (
-                index == 0 or (active < sizing.concurrency and pages.count < pages.budget)
+                index == 0 or (active < concurrency and pages.count < pages.budget)
             ):
                 item = items[index]
                 if isinstance(item, _Pending):
-                    if not first:
-                        _cut_by_estimate(items, index, sizing)
-                        item = items[index]
-                    assert isinstance(item, _Pending)  # noqa: S101 (cutting keeps it pending)
                     items[index] = Reader(
-                        source, item, sizing, stop, pages, whole_range=first, warn=warn or log
+                        source,
+                        item,
+                        planner,
+                        stop,
+                        pages,
+                        warn=warn or log,
+                        on_total=on_total if first else None,
+                        # One request at a time: pages by cursor, the API's own way on.
+                        at_once=concurrency > 1,
                     )
                     first, active = False, active + 1
                 index += 1
@@ -285,15 +388,12 @@ def read_windows(
                 item.join()
 
 
-def _cut_by_estimate(items: deque[_Pending | Reader], index: int, sizing: Sizing) -> None:
-    """Without totals, cut a window that likely holds more than the target before reading it."""
-    item = items[index]
-    assert isinstance(item, _Pending)  # noqa: S101
-    if sizing.totals_known:
-        return
-    parts = sizing.parts(item.window, sizing.estimate(item.window))
-    if parts > 1:
-        _replace(items, index, item.window.split(parts), item.delivered, None)
+def _frontier(items: deque[_Pending | Reader]) -> int:
+    """Where the earliest window not yet planned starts (beyond every window: none)."""
+    for item in items:
+        if isinstance(item, _Pending) or not item.planned:
+            return item.window.start_ms
+    return items[-1].window.end_ms if items else 0
 
 
 def _expand_early_splits(items: deque[_Pending | Reader], log: Callable[[str], None]) -> None:

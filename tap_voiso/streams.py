@@ -27,6 +27,7 @@ from tap_voiso.evolution import DROP, EVOLVE, SchemaEvolution
 from tap_voiso.failures import describe
 from tap_voiso.pages import PageToken
 from tap_voiso.passthrough import RecordPath, cdr_count, raw_page
+from tap_voiso.planner import Planner
 from tap_voiso.progress import Progress
 from tap_voiso.records import RecordChecker
 from tap_voiso.retries import TRANSIENT_ERRORS, Retrier
@@ -40,7 +41,7 @@ from tap_voiso.schemas import (
     lifted_name,
 )
 from tap_voiso.signals import INTERRUPT
-from tap_voiso.windows import EARLIEST, Sizing, Window, iso_ms, to_ms
+from tap_voiso.windows import EARLIEST, Window, iso_ms, to_ms
 
 # The shape of a CDR as the API sends it, which every page is checked against.
 API_SCHEMA = cdr_schema()
@@ -211,15 +212,18 @@ class CdrsStream(RecordPath, VoisoStream):
         self, full: Window, label: str, *, checkpoint: bool
     ) -> Iterator[dict[str, Any]]:
         """The CDRs of `full`, window by window; `checkpoint` moves the bookmark after each."""
-        sizing = Sizing(
-            page_size=self.page_size,
-            window_records=self.window_records,
-            concurrency=self.concurrency,
-        )
+        planner = Planner(page_size=self.page_size, window_records=self.window_records)
         interval = float(self.config.get("progress_seconds", settings.DEFAULT_PROGRESS_SECONDS))
         progress = Progress(label, self.logger, interval)
         events = read_windows(
-            self, full, sizing, self.logger.debug, interrupt=INTERRUPT, warn=self.logger.warning
+            self,
+            full,
+            planner,
+            self.concurrency,
+            self.logger.debug,
+            interrupt=INTERRUPT,
+            warn=self.logger.warning,
+            on_total=progress.expect,
         )
         for event in events:
             if isinstance(event, WindowDone):
@@ -228,7 +232,6 @@ class CdrsStream(RecordPath, VoisoStream):
                     self.checkpoint(iso_ms(event.window.end_ms))
                 continue
             items = self._fresh_records(event)
-            progress.total = sizing.run_total
             yield from items
             count = sum(cdr_count(item) for item in items)
             progress.add(count, self.stream_state.get("replication_key_value"))

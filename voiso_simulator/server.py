@@ -126,6 +126,12 @@ class SimConfig:
     total_bias: int = 0
     # The next N pages each leave out their first CDR (the total still counts it).
     omit_next: int = 0
+    # A search-backed count: `metadata.total` is at most this ("10,000 or more"). 0: exact.
+    total_cap: int = 0
+    # Cursors padded to at least this many characters (an opaque cursor may be long).
+    cursor_bytes: int = 0
+    # A CDR (an object) the API appends to every page it serves, whatever was asked.
+    intruder: dict[str, Any] | None = None
     # A server (or proxy) that echoes the request's Authorization header into its error
     # responses: "body" (in the JSON body), "html" (an HTML error page), "reason" (the
     # status line's reason phrase), or "none".
@@ -155,11 +161,15 @@ class Query:
     key: tuple[Any, ...]
 
 
-def encode_cursor(started_ms: int, record_id: str, nonce: int | None = None) -> str:
-    """A keyset cursor like Voiso's: base64 of `[epoch-millis, id]`."""
+def encode_cursor(
+    started_ms: int, record_id: str, nonce: int | None = None, length: int = 0
+) -> str:
+    """A keyset cursor like Voiso's: base64 of `[epoch-millis, id]`, padded to `length`."""
     position: list[Any] = (
         [started_ms, record_id] if nonce is None else [started_ms, record_id, nonce]
     )
+    if length:
+        position.append("x" * (length * 3 // 4))
     return base64.b64encode(json.dumps(position, separators=(",", ":")).encode()).decode()
 
 
@@ -479,14 +489,17 @@ class Simulator:
         next_cursor: str | None = None
         if picked and (more or cfg.last_page == "present"):
             last = picked[-1]
-            next_cursor = encode_cursor(ds.started[last], ds.ids[last])
+            next_cursor = encode_cursor(ds.started[last], ds.ids[last], length=cfg.cursor_bytes)
         next_cursor = self._cursor_fault(query, picked, next_cursor)
         if picked and cfg.omit_next:
             with self.lock:
                 omit, cfg.omit_next = cfg.omit_next > 0, max(0, cfg.omit_next - 1)
             if omit:
                 picked = picked[1:]
-        body: dict[str, Any] = {"cdrs": [self.render(p) for p in picked], "total": total}
+        cdrs = [self.render(p) for p in picked]
+        if cfg.intruder is not None and cdrs:
+            cdrs.append(json.dumps(cfg.intruder).encode())
+        body: dict[str, Any] = {"cdrs": cdrs, "total": total}
         if cfg.cursors and (next_cursor is not None or cfg.last_page != "absent"):
             body["next_cursor"] = next_cursor
         return body
@@ -762,7 +775,8 @@ class Handler(BaseHTTPRequestHandler):
             return exc.status
         metadata: dict[str, Any] = {}
         if cfg.send_total:
-            metadata["total"] = page["total"] + cfg.total_bias
+            total = min(page["total"], cfg.total_cap) if cfg.total_cap else page["total"]
+            metadata["total"] = total + cfg.total_bias
         if "next_cursor" in page:
             metadata["next_cursor"] = page["next_cursor"]
         body = (
