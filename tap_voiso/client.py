@@ -26,7 +26,6 @@ from singer_sdk.exceptions import RetriableAPIError
 from singer_sdk.streams import RESTStream
 from singer_sdk.streams.rest import PageContext
 
-from tap_voiso import settings
 from tap_voiso.errors import (
     BadResponseError,
     RateLimitError,
@@ -44,6 +43,7 @@ from tap_voiso.retries import (
     RequestSlots,
     Retrier,
 )
+from tap_voiso.settings import Settings
 
 # Statuses worth retrying besides 5xx.
 RETRY_STATUSES = (408, 429)
@@ -237,25 +237,21 @@ class VoisoStream(RESTStream[PageToken]):
     path = "/api/v4/reporting/cdrs"
 
     @cached_property
+    def settings(self) -> Settings:
+        """The tap's validated settings, typed, read once."""
+        return Settings.from_config(self.config)
+
+    @cached_property
     def retrier(self) -> Retrier:
         """Retries for this stream's readers, sharing one pace under the rate limit."""
-        patience = float(
-            self.config.get(
-                "rate_limit_patience_seconds", settings.DEFAULT_RATE_LIMIT_PATIENCE_SECONDS
-            )
-        )
+        patience = self.settings.rate_limit_patience_seconds
         rate_limit = RateLimit(patience, self.request_slots, self.logger)
         return Retrier(self.backoff_max_tries(), rate_limit, self.logger)
 
     @cached_property
     def request_slots(self) -> RequestSlots:
         """The cap on this stream's requests in flight: `concurrency`."""
-        return RequestSlots(self.concurrency)
-
-    @property
-    def concurrency(self) -> int:
-        """Windows read at once, and the cap on requests in flight."""
-        return int(self.config.get("concurrency", settings.DEFAULT_CONCURRENCY))
+        return RequestSlots(self.settings.concurrency)
 
     @cached_property
     def _idle_sessions(self) -> queue.SimpleQueue[requests.Session]:
@@ -282,22 +278,17 @@ class VoisoStream(RESTStream[PageToken]):
     @property
     def url_base(self) -> str:
         """`api_url`, or `https://{cluster_id}.voiso.com`."""
-        return settings.base_url(self.config)
+        return self.settings.base_url
 
     @property
     def authenticator(self) -> BearerAuth:
         """Bearer auth that keeps the query string as built."""
-        return BearerAuth(self.config["api_key"])
+        return BearerAuth(self.settings.api_key)
 
     @property
-    def timeout(self) -> int:
-        """Seconds before a hung request is cut and retried (the SDK waits 300)."""
-        return self.config.get("request_timeout", settings.DEFAULT_REQUEST_TIMEOUT)
-
-    @property
-    def page_size(self) -> int:
-        """`limit` for every request."""
-        return int(self.config.get("page_size", settings.MAX_PAGE_SIZE))
+    def timeout(self) -> float:  # type: ignore[override]
+        """Seconds a whole response may take before it is cut and retried (the SDK: 300)."""
+        return self.settings.request_timeout
 
     def get_url_params(
         self, context: Mapping[str, Any] | None, next_page_token: PageToken | None
@@ -311,8 +302,8 @@ class VoisoStream(RESTStream[PageToken]):
         params: dict[str, Any] = {}
         if next_page_token is not None:
             params.update(next_page_token.window.params)
-        params.update(settings.filter_params(self.config))
-        params["limit"] = self.page_size
+        params.update(self.settings.filters)
+        params["limit"] = self.settings.page_size
         if next_page_token is not None:
             if next_page_token.cursor is not None:
                 params["cursor"] = next_page_token.cursor
@@ -368,8 +359,8 @@ class VoisoStream(RESTStream[PageToken]):
             msg = (
                 f"A response for started_at in {token.window} holds more than "
                 f"{MAX_BODY_BYTES // 2**20} MB (decompressed), the most the tap reads in one "
-                f"page ({self.page_size} CDRs are normally about 1 MB): it stopped reading. If "
-                "your CDRs really are this large, lower `page_size`."
+                f"page ({self.settings.page_size} CDRs are normally about 1 MB): it stopped "
+                "reading. If your CDRs really are this large, lower `page_size`."
             )
             raise ResponseTooLargeError(msg) from None
 
@@ -455,4 +446,4 @@ class VoisoStream(RESTStream[PageToken]):
 
     def backoff_max_tries(self) -> int:
         """Tries per request, from the `max_tries` setting."""
-        return int(self.config.get("max_tries", settings.DEFAULT_MAX_TRIES))
+        return self.settings.max_tries
