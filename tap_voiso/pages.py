@@ -18,10 +18,7 @@ import requests
 from singer_sdk.exceptions import RetriableAPIError
 
 from tap_voiso.redact import SECRETS
-from tap_voiso.settings import OFFSET_CAP
 from tap_voiso.windows import Window
-
-__all__ = ["OFFSET_CAP", "Page", "PageToken", "parse_page"]
 
 
 @dataclass(frozen=True)
