@@ -31,8 +31,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tap_voiso.errors import CursorLoopError, IncompleteWindowError, OffsetCapError
-from tap_voiso.pages import OFFSET_CAP, Page, PageToken
+from tap_voiso.pages import Page, PageToken
 from tap_voiso.planner import AtOnce, Cut, FirstPage, Planner
+from tap_voiso.settings import OFFSET_CAP
 from tap_voiso.windows import Window, iso_ms, started_ms
 
 # Empty pages in a row that still carry a new cursor before the chain counts as a loop.

@@ -8,6 +8,7 @@ the requests; `pages.py` reads what comes back.
 from __future__ import annotations
 
 import contextlib
+import json
 import queue
 import ssl
 import threading
@@ -26,7 +27,6 @@ from singer_sdk.exceptions import RetriableAPIError
 from singer_sdk.streams import RESTStream
 from singer_sdk.streams.rest import PageContext
 
-from tap_voiso import settings
 from tap_voiso.errors import (
     BadResponseError,
     RateLimitError,
@@ -44,6 +44,7 @@ from tap_voiso.retries import (
     RequestSlots,
     Retrier,
 )
+from tap_voiso.settings import Settings
 
 # Statuses worth retrying besides 5xx.
 RETRY_STATUSES = (408, 429)
@@ -69,10 +70,10 @@ class BearerAuth(requests.auth.AuthBase):
         return "BearerAuth(api_key=<redacted>)"
 
 
-def api_error_text(response: requests.Response) -> str:
+def api_error_text(content: bytes) -> str:
     """The API's own words from an error body (`error` or `errors`), else a short excerpt."""
     try:
-        body = response.json()
+        body = json.loads(content)
     except (ValueError, RecursionError):  # not JSON, or nested too deeply to be an error
         body = None
     if isinstance(body, dict):
@@ -83,7 +84,7 @@ def api_error_text(response: requests.Response) -> str:
             )
         if body.get("error") is not None:
             return str(body["error"])
-    text = response.text.strip().replace("\n", " ")
+    text = content.decode("utf-8", "replace").strip().replace("\n", " ")
     return text[:300] + ("..." if len(text) > 300 else "") if text else "(empty body)"
 
 
@@ -161,19 +162,18 @@ class _Watchdog:
 WATCHDOG = _Watchdog()
 
 
-def read_body(response: requests.Response, timeout: float) -> None:
-    """Read the whole body in one call, within `timeout` seconds of sending the request.
+def read_body(response: requests.Response, timeout: float) -> bytes:
+    """The whole body, read in one call within `timeout` seconds of sending the request.
 
-    `response.content` then returns it. At most `MAX_BODY_BYTES` (decompressed) are
-    read; a larger body raises `BodyTooLarge`. A body still arriving at the deadline
-    raises requests' `ReadTimeout`, retried like any timeout.
+    At most `MAX_BODY_BYTES` (decompressed) are read; a larger body raises
+    `BodyTooLarge`. A body still arriving at the deadline raises requests'
+    `ReadTimeout`, retried like any timeout.
 
     requests reads a body in 10 KB pieces, each a trip through the GIL: with a dozen
     readers receiving 1 MB pages while the main thread emits, that was some 50,000
     context switches in a 200,000-CDR run (8,000 this way) and a third of its system
-    time. Failures are raised as requests would raise them. `_content` is requests'
-    own store for the body: tests that read an error's body (a 422's field errors)
-    fail if it moves.
+    time. Failures are raised as requests would raise them. The body is handed on as
+    it is (`response.content` is not used: it would read the stream again).
     """
     remaining = timeout - response.elapsed.total_seconds()
     # Decoding with a size copies the body once more through urllib3's buffer (40 MB
@@ -194,7 +194,7 @@ def read_body(response: requests.Response, timeout: float) -> None:
     if len(body) > MAX_BODY_BYTES:
         response.close()  # the rest is never read: the connection cannot be reused
         raise BodyTooLarge
-    response._content = body  # requests' store for `content` (see above)
+    return body
 
 
 def _timed_out(response: requests.Response, timeout: float) -> requests.exceptions.ReadTimeout:
@@ -237,25 +237,21 @@ class VoisoStream(RESTStream[PageToken]):
     path = "/api/v4/reporting/cdrs"
 
     @cached_property
+    def settings(self) -> Settings:
+        """The tap's validated settings, typed, read once."""
+        return Settings.from_config(self.config)
+
+    @cached_property
     def retrier(self) -> Retrier:
         """Retries for this stream's readers, sharing one pace under the rate limit."""
-        patience = float(
-            self.config.get(
-                "rate_limit_patience_seconds", settings.DEFAULT_RATE_LIMIT_PATIENCE_SECONDS
-            )
-        )
+        patience = self.settings.rate_limit_patience_seconds
         rate_limit = RateLimit(patience, self.request_slots, self.logger)
         return Retrier(self.backoff_max_tries(), rate_limit, self.logger)
 
     @cached_property
     def request_slots(self) -> RequestSlots:
         """The cap on this stream's requests in flight: `concurrency`."""
-        return RequestSlots(self.concurrency)
-
-    @property
-    def concurrency(self) -> int:
-        """Windows read at once, and the cap on requests in flight."""
-        return int(self.config.get("concurrency", settings.DEFAULT_CONCURRENCY))
+        return RequestSlots(self.settings.concurrency)
 
     @cached_property
     def _idle_sessions(self) -> queue.SimpleQueue[requests.Session]:
@@ -282,22 +278,17 @@ class VoisoStream(RESTStream[PageToken]):
     @property
     def url_base(self) -> str:
         """`api_url`, or `https://{cluster_id}.voiso.com`."""
-        return settings.base_url(self.config)
+        return self.settings.base_url
 
     @property
     def authenticator(self) -> BearerAuth:
         """Bearer auth that keeps the query string as built."""
-        return BearerAuth(self.config["api_key"])
+        return BearerAuth(self.settings.api_key)
 
     @property
-    def timeout(self) -> int:
-        """Seconds before a hung request is cut and retried (the SDK waits 300)."""
-        return self.config.get("request_timeout", settings.DEFAULT_REQUEST_TIMEOUT)
-
-    @property
-    def page_size(self) -> int:
-        """`limit` for every request."""
-        return int(self.config.get("page_size", settings.MAX_PAGE_SIZE))
+    def timeout(self) -> float:  # type: ignore[override]
+        """Seconds a whole response may take before it is cut and retried (the SDK: 300)."""
+        return self.settings.request_timeout
 
     def get_url_params(
         self, context: Mapping[str, Any] | None, next_page_token: PageToken | None
@@ -311,8 +302,8 @@ class VoisoStream(RESTStream[PageToken]):
         params: dict[str, Any] = {}
         if next_page_token is not None:
             params.update(next_page_token.window.params)
-        params.update(settings.filter_params(self.config))
-        params["limit"] = self.page_size
+        params.update(self.settings.filters)
+        params["limit"] = self.settings.page_size
         if next_page_token is not None:
             if next_page_token.cursor is not None:
                 params["cursor"] = next_page_token.cursor
@@ -368,8 +359,8 @@ class VoisoStream(RESTStream[PageToken]):
             msg = (
                 f"A response for started_at in {token.window} holds more than "
                 f"{MAX_BODY_BYTES // 2**20} MB (decompressed), the most the tap reads in one "
-                f"page ({self.page_size} CDRs are normally about 1 MB): it stopped reading. If "
-                "your CDRs really are this large, lower `page_size`."
+                f"page ({self.settings.page_size} CDRs are normally about 1 MB): it stopped "
+                "reading. If your CDRs really are this large, lower `page_size`."
             )
             raise ResponseTooLargeError(msg) from None
 
@@ -395,13 +386,13 @@ class VoisoStream(RESTStream[PageToken]):
                     "holding its CA (see the README's Security section)."
                 )
                 raise BadResponseError(msg) from None
-            read_body(response, self.timeout)
+            body = read_body(response, self.timeout)
             self.retrier.rate_limit.answered(response)
             # Judged before the slot is let go: a request waiting for it must not go
             # out after an answer that stops the run (a window's pages wait together).
             self._time_request(response)
-            self.validate_response(response)
-        return parse_page(response)
+            self.check_answer(response, body)
+        return parse_page(response, body)
 
     def _time_request(self, response: requests.Response) -> None:
         """The `http_request_duration` METRIC line other SDK taps log for each request."""
@@ -423,12 +414,12 @@ class VoisoStream(RESTStream[PageToken]):
             ),
         )
 
-    def validate_response(self, response: requests.Response) -> None:
+    def check_answer(self, response: requests.Response, body: bytes) -> None:
         """Turn error statuses into messages that say what to fix, never with the key."""
         status = response.status_code
         if status < 400:
             return
-        said = api_error_text(response)
+        said = api_error_text(body)
         prefix = f"HTTP {status} {response.reason or ''}".rstrip()
         if status in RETRY_STATUSES or status >= 500:
             raise RetriableAPIError(f"{prefix} from the Voiso API: {said}", response)
@@ -455,4 +446,4 @@ class VoisoStream(RESTStream[PageToken]):
 
     def backoff_max_tries(self) -> int:
         """Tries per request, from the `max_tries` setting."""
-        return int(self.config.get("max_tries", settings.DEFAULT_MAX_TRIES))
+        return self.settings.max_tries

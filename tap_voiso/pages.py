@@ -18,10 +18,7 @@ import requests
 from singer_sdk.exceptions import RetriableAPIError
 
 from tap_voiso.redact import SECRETS
-from tap_voiso.settings import OFFSET_CAP
 from tap_voiso.windows import Window
-
-__all__ = ["OFFSET_CAP", "Page", "PageToken", "parse_page"]
 
 
 @dataclass(frozen=True)
@@ -122,7 +119,7 @@ def _outline(body: bytes) -> tuple[list[Any], list[Any], _Metadata]:
     )
 
 
-def parse_page(response: requests.Response) -> Page:
+def parse_page(response: requests.Response, content: bytes) -> Page:
     """Check the body's outline; a 200 that is not a CDR list is retried like a 5xx.
 
     Proxies and load balancers answer 200 with HTML, and connections cut mid-body
@@ -130,7 +127,7 @@ def parse_page(response: requests.Response) -> Page:
     the decoder's recursion limit is no CDR list either. A configured secret the server
     echoes into the body is removed before anything reads it (`redact`).
     """
-    body = SECRETS.scrub_bytes(response.content)
+    body = SECRETS.scrub_bytes(content)
     try:
         ids, started, metadata = _outline(body)
     except RecursionError:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlsplit
@@ -317,20 +318,67 @@ def filter_params(config: Mapping[str, Any]) -> dict[str, str | list[str]]:
     return params
 
 
-# Settings with a default: `null` for any of them means that default.
+# Settings with a default: absent or `null`, each means that default (`Settings`).
 DEFAULTS: dict[str, Any] = {
     name: prop["default"] for name, prop in CONFIG_SCHEMA["properties"].items() if "default" in prop
 }
 
 
-def without_nulls(config: Mapping[str, Any]) -> dict[str, Any]:
-    """`config` without the `null`s of settings that have a default, so the default applies.
+@dataclass(frozen=True)
+class Settings:
+    """The validated settings, typed, read once: every default is the schema's.
 
-    The schema allows `null` for every optional setting, and the SDK fills in a default
-    only where a setting is absent: a `null` would reach the code that reads it (and
-    `request_timeout: null` would turn the timeout off).
+    A setting absent or `null` takes the default the config schema declares
+    (`DEFAULTS`; the schema allows `null` for every optional setting, and the SDK fills
+    in a default only where one is absent), so no reader of a setting has a default of
+    its own, and `request_timeout: null` cannot turn the timeout off.
     """
-    return {k: v for k, v in config.items() if not (v is None and k in DEFAULTS)}
+
+    api_key: str
+    base_url: str
+    start: datetime | None
+    end: datetime | None
+    page_size: int
+    lookback_minutes: int
+    window_records: int
+    concurrency: int
+    max_tries: int
+    rate_limit_patience_seconds: float
+    request_timeout: float
+    progress_seconds: float
+    schema_changes: str
+    types: tuple[str, ...]
+    filters: Mapping[str, str | list[str]]
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> Settings:
+        """The settings of a config the tap has validated (`check_settings`)."""
+
+        def given(name: str) -> Any:
+            value = config.get(name)
+            return DEFAULTS[name] if value is None else value
+
+        def moment(name: str) -> datetime | None:
+            value = config.get(name)
+            return None if value is None else parse_datetime(str(value))
+
+        return cls(
+            api_key=str(config["api_key"]),
+            base_url=base_url(config),
+            start=moment("start_date"),
+            end=moment("end_date"),
+            page_size=int(given("page_size")),
+            lookback_minutes=int(given("lookback_minutes")),
+            window_records=int(given("window_records")),
+            concurrency=int(given("concurrency")),
+            max_tries=int(given("max_tries")),
+            rate_limit_patience_seconds=float(given("rate_limit_patience_seconds")),
+            request_timeout=float(given("request_timeout")),
+            progress_seconds=float(given("progress_seconds")),
+            schema_changes=str(given("schema_changes")),
+            types=tuple(config.get("types") or ()),
+            filters=filter_params(config),
+        )
 
 
 SECRET_SETTINGS = tuple(

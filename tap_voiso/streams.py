@@ -19,16 +19,16 @@ from typing import Any, ClassVar
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.singerlib.catalog import REPLICATION_FULL_TABLE
 
-from tap_voiso import settings
 from tap_voiso.chain import PageRead, WindowDone
 from tap_voiso.client import VoisoStream
 from tap_voiso.errors import OneLinePerStop, RetriesExhaustedError, StateError
-from tap_voiso.evolution import DROP, EVOLVE, SchemaEvolution
+from tap_voiso.evolution import DROP, SchemaEvolution
 from tap_voiso.failures import describe
 from tap_voiso.pages import PageToken
 from tap_voiso.passthrough import RecordPath, cdr_count, raw_page
 from tap_voiso.planner import Planner
 from tap_voiso.progress import Progress
+from tap_voiso.ranges import sync_ranges
 from tap_voiso.records import RecordChecker
 from tap_voiso.retries import TRANSIENT_ERRORS, Retrier
 from tap_voiso.scheduler import read_windows
@@ -40,8 +40,9 @@ from tap_voiso.schemas import (
     lift_schema,
     lifted_name,
 )
+from tap_voiso.settings import parse_datetime
 from tap_voiso.signals import INTERRUPT
-from tap_voiso.windows import EARLIEST, Window, iso_ms, to_ms
+from tap_voiso.windows import Window, iso_ms, to_ms
 
 # The shape of a CDR as the API sends it, which every page is checked against.
 API_SCHEMA = cdr_schema()
@@ -63,42 +64,21 @@ class CdrsStream(RecordPath, VoisoStream):
     # would only cost time and drop fields Voiso adds (tests/test_output.py compares).
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
 
-    @property
-    def window_records(self) -> int:
-        """Most CDRs one window may hold before it is split."""
-        return int(self.config.get("window_records", settings.DEFAULT_WINDOW_RECORDS))
-
     def sync_ranges(self) -> tuple[Window | None, Window]:
-        """This run's two reads: late CDRs (None on a first run), then new ones.
+        """This run's two reads, late CDRs (None on a first run) then new ones (`ranges`).
 
-        The run ends at `end_date` or the run's start, whichever is earlier. New CDRs
-        are those with `started_at` from the bookmark (or `start_date`, or `EARLIEST`)
-        to that end. Late CDRs started before the bookmark but ended at or after
-        bookmark minus `lookback_minutes`: what the previous run could not yet see
-        (a CDR still open, or listed some minutes after it ended), however long ago it
-        started. The lookback is only the margin for the API's listing delay.
+        From the bookmark, unless the catalog asks for FULL_TABLE; a bookmark later
+        than the run's start stops the run (`_future_bookmark`).
         """
         # The signpost is the run's start time, frozen when the sync began.
-        started = settings.parse_datetime(str(self.get_replication_key_signpost(None)))
-        end, started_ms = started, to_ms(started)
-        if self.config.get("end_date"):
-            end = min(end, settings.parse_datetime(self.config["end_date"]))
-        end_ms = to_ms(end)
-        floor_ms = to_ms(EARLIEST)
-        if self.config.get("start_date"):
-            floor_ms = to_ms(settings.parse_datetime(self.config["start_date"]))
-        bookmark = self.stream_state.get("replication_key_value")
-        if not bookmark or self.replication_method == REPLICATION_FULL_TABLE:
-            return None, Window(floor_ms, max(floor_ms, end_ms))
-        bookmark_ms = to_ms(settings.parse_datetime(bookmark))
-        if bookmark_ms > started_ms:
-            raise StateError(self._future_bookmark(bookmark, started_ms))
-        start_ms = max(floor_ms, bookmark_ms)
-        lookback_ms = (
-            int(self.config.get("lookback_minutes", settings.DEFAULT_LOOKBACK_MINUTES)) * 60_000
-        )
-        late = Window(floor_ms, min(bookmark_ms, end_ms), max(0, bookmark_ms - lookback_ms))
-        return (None if late.empty else late), Window(start_ms, max(start_ms, end_ms))
+        started = parse_datetime(str(self.get_replication_key_signpost(None)))
+        value = self.stream_state.get("replication_key_value")
+        bookmark = None
+        if value and self.replication_method != REPLICATION_FULL_TABLE:
+            bookmark = parse_datetime(value)
+            if bookmark > started:
+                raise StateError(self._future_bookmark(value, to_ms(started)))
+        return sync_ranges(self.settings, bookmark, started)
 
     def get_replication_key_signpost(self, context: Mapping[str, Any] | None = None) -> Any:
         """The run's start, in the bookmarks' own format (`2026-12-01T07:17:24.609Z`).
@@ -162,7 +142,7 @@ class CdrsStream(RecordPath, VoisoStream):
         With a selection short of everything (or a catalog schema that leaves
         properties out), a field nobody could select is dropped instead.
         """
-        mode = str(self.config.get("schema_changes") or EVOLVE)
+        mode = self.settings.schema_changes
         if not self.all_selected or self.catalog_removes:
             mode = DROP
         return SchemaEvolution(
@@ -196,7 +176,9 @@ class CdrsStream(RecordPath, VoisoStream):
         """
         late, new = self.sync_ranges()
         at_once = (
-            "one request at a time" if self.concurrency == 1 else f"{self.concurrency} at a time"
+            "one request at a time"
+            if self.settings.concurrency == 1
+            else f"{self.settings.concurrency} at a time"
         )
         if late is not None:
             self.logger.info("Reading late CDRs: started_at in %s", late)
@@ -212,14 +194,15 @@ class CdrsStream(RecordPath, VoisoStream):
         self, full: Window, label: str, *, checkpoint: bool
     ) -> Iterator[dict[str, Any]]:
         """The CDRs of `full`, window by window; `checkpoint` moves the bookmark after each."""
-        planner = Planner(page_size=self.page_size, window_records=self.window_records)
-        interval = float(self.config.get("progress_seconds", settings.DEFAULT_PROGRESS_SECONDS))
-        progress = Progress(label, self.logger, interval)
+        planner = Planner(
+            page_size=self.settings.page_size, window_records=self.settings.window_records
+        )
+        progress = Progress(label, self.logger, self.settings.progress_seconds)
         events = read_windows(
             self,
             full,
             planner,
-            self.concurrency,
+            self.settings.concurrency,
             self.logger.debug,
             interrupt=INTERRUPT,
             warn=self.logger.warning,
@@ -299,12 +282,12 @@ class ChannelStream(CdrsStream):
 
     def get_records(self, context: Mapping[str, Any] | None) -> Iterable[dict[str, Any]]:
         """Nothing at all when the `types` setting leaves this channel out."""
-        wanted = self.config.get("types")
+        wanted = self.settings.types
         if wanted and self.cdr_type not in wanted:
             self.logger.info(
                 "Stream '%s' is empty: the `types` setting %s leaves out '%s'",
                 self.name,
-                wanted,
+                list(wanted),
                 self.cdr_type,
             )
             return

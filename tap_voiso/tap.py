@@ -55,7 +55,6 @@ class TapVoiso(Tap):
         message is replaced by one that names the setting only.
         """
         if isinstance(kwargs.get("config"), dict):
-            kwargs["config"] = settings.without_nulls(kwargs["config"])
             redact.protect(kwargs["config"])
         try:
             super().__init__(*args, validate_config=validate_config, **kwargs)

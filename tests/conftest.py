@@ -10,10 +10,12 @@ import os
 import re
 import subprocess
 import sys
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -47,7 +49,29 @@ class SyncResult:
 
     @property
     def bookmark(self) -> str | None:
-        return self.states[-1]["bookmarks"]["cdrs"].get("replication_key_value")
+        return bookmark_of(self.states[-1])
+
+    @property
+    def bookmarks(self) -> list[str]:
+        """The `cdrs` bookmark of every STATE that has one, in order."""
+        return [b for b in map(bookmark_of, self.states) if b]
+
+
+def bookmark_of(state: dict[str, Any], stream: str = "cdrs") -> str | None:
+    """The bookmark a Singer state holds for `stream`, if any."""
+    return state["bookmarks"][stream].get("replication_key_value")
+
+
+def queries(server: SimServer) -> list[dict[str, list[str]]]:
+    """The query parameters of every request the simulator answered, in order."""
+    return [parse_qs(urlsplit(path).query) for path in server.simulator.requests]
+
+
+def assert_exactly_once(result: SyncResult, server: SimServer) -> None:
+    """Every CDR the simulator lists was emitted, none twice, and nothing else."""
+    ids = Counter(r["id"] for r in result.records)
+    assert [i for i, n in ids.items() if n > 1] == []
+    assert set(ids) == {r["id"] for r in server.simulator.visible_records()}
 
 
 def tap_config(server: SimServer, **overrides: Any) -> dict[str, Any]:
@@ -174,9 +198,7 @@ def read_until_checkpoint(
         message = json.loads(line)
         if message["type"] == "STATE":
             check_bookmarks(message["value"])
-        if message["type"] == "STATE" and message["value"]["bookmarks"]["cdrs"].get(
-            "replication_key_value"
-        ):
+        if message["type"] == "STATE" and bookmark_of(message["value"]):
             seen += 1
             if seen == count:
                 return message["value"]

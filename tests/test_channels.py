@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from urllib.parse import parse_qs, urlsplit
 
 import jsonschema
 import pytest
@@ -12,7 +11,7 @@ import pytest
 from tap_voiso.schemas import DATA_BY_TYPE
 from tap_voiso.streams import CHANNEL_STREAMS
 from tap_voiso.tap import TapVoiso
-from tests.conftest import catalog_selecting, run_tap, tap_config
+from tests.conftest import catalog_selecting, queries, run_tap, tap_config
 
 CHANNELS = {stream.name: stream.cdr_type for stream in CHANNEL_STREAMS}
 
@@ -68,9 +67,7 @@ def test_each_schema_holds_its_own_fields_and_no_others(name, cdr_type):
 def test_each_stream_asks_the_api_for_its_type_only(make_sim):
     server = make_sim(records=2000, burst=0)
     run_selected(tap_config(server, types=["call", "sms"]), "calls", "sms_messages")
-    types_sent = Counter(
-        tuple(parse_qs(urlsplit(path).query)["type[]"]) for path in server.simulator.requests
-    )
+    types_sent = Counter(tuple(query["type[]"]) for query in queries(server))
     assert set(types_sent) == {("call",), ("sms",)}
 
 

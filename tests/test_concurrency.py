@@ -8,7 +8,6 @@ import time
 import weakref
 from collections import Counter
 from datetime import datetime, timezone
-from urllib.parse import parse_qs, urlsplit
 
 import msgspec
 import pytest
@@ -19,7 +18,7 @@ from tap_voiso.pages import Page, PageToken
 from tap_voiso.planner import Planner
 from tap_voiso.scheduler import read_windows
 from tap_voiso.windows import PAGES_HELD_PER_READER, Window
-from tests.conftest import run_tap, tap_config
+from tests.conftest import queries, run_tap, tap_config
 from voiso_simulator.data import parse_iso
 
 
@@ -143,8 +142,7 @@ def test_requests_reuse_connections_one_per_request_in_flight(make_sim):
     # A burst makes a window's other pages go out together, on threads of their own.
     server = make_sim(records=6000, burst=900)
     result = run_tap(tap_config(server, concurrency=2, page_size=250, window_records=1000))
-    windows = [s for s in result.states if s["bookmarks"]["cdrs"].get("replication_key_value")]
-    assert len(windows) >= 6
+    assert len(result.bookmarks) >= 6
     assert any("offset=" in p and "cursor=" not in p for p in server.simulator.requests)
     # One connection per request in flight (at most `concurrency`), not one per window.
     assert server.simulator.connections <= 2
@@ -200,8 +198,8 @@ def test_a_burst_is_read_whole_by_offset_not_cut(make_sim, order):
     )
     result = run_tap(config)
     assert Counter(r["id"] for r in result.records) == Counter(r["id"] for r in served)
-    queries = [parse_qs(urlsplit(path).query) for path in server.simulator.requests]
-    windows = [(q["started_at[gte]"][0], q["started_at[lt]"][0]) for q in queries]
+    sent = queries(server)
+    windows = [(q["started_at[gte]"][0], q["started_at[lt]"][0]) for q in sent]
     holding = {w for w in windows[1:] if parse_iso(w[0]) <= burst_ms < parse_iso(w[1])}
     assert len(holding) == 1, holding  # after the whole range's request: one window, not cut
     ((gte, lt),) = holding
@@ -209,7 +207,7 @@ def test_a_burst_is_read_whole_by_offset_not_cut(make_sim, order):
     assert inside > 1200
     offsets = [
         int(q["offset"][0])
-        for q, w in zip(queries, windows, strict=True)
+        for q, w in zip(sent, windows, strict=True)
         if w in holding and "offset" in q and "cursor" not in q
     ]
     assert sorted(offsets) == list(range(500, inside, 500))

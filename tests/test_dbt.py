@@ -18,13 +18,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import yaml
 
 from tests import kpis
-from tests.conftest import ROOT, sim_server
+from tests.conftest import ROOT, queries, sim_server
 from tests.postgres import postgres_server
 from tests.test_meltano import meltano
 from voiso_simulator import SimServer, serving
@@ -128,8 +127,8 @@ def build_everything(
         before_reread()
     sim.simulator.reset_log()
     meltano(tmp, sim, "run", "--full-refresh", "tap-voiso", loader, *build, **env, **overlap)
-    for request in sim.simulator.requests:
-        warehouse.reread_from += parse_qs(urlsplit(request).query).get("started_at[gte]", [])
+    for query in queries(sim):
+        warehouse.reread_from += query.get("started_at[gte]", [])
     count_source()
     warehouse.reread = models(SCHEMAS["UTC"])
     return warehouse

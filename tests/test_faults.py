@@ -16,6 +16,7 @@ from urllib.parse import unquote
 import pytest
 
 from tests.conftest import (
+    bookmark_of,
     parse_messages,
     read_until_checkpoint,
     run_cli,
@@ -23,10 +24,6 @@ from tests.conftest import (
     start_cli,
     tap_config,
 )
-
-
-def bookmark_of(state):
-    return state["bookmarks"]["cdrs"].get("replication_key_value")
 
 
 def test_30000_cdrs_through_10_percent_faults_and_a_rate_limit(make_sim, tmp_path):

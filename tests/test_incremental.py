@@ -7,12 +7,19 @@ from __future__ import annotations
 
 import signal
 from collections import Counter
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from tap_voiso.windows import iso_ms
-from tests.conftest import parse_messages, read_until_checkpoint, run_tap, start_cli, tap_config
+from tests.conftest import (
+    bookmark_of,
+    parse_messages,
+    queries,
+    read_until_checkpoint,
+    run_tap,
+    start_cli,
+    tap_config,
+)
 from voiso_simulator.data import parse_iso
 
 DAY_MS = 86_400_000
@@ -29,8 +36,7 @@ def started_in(records, start_ms, end_ms):
 def request_bounds(server):
     """`(started_at[gte], started_at[lt], ended_at[gte] or None)` of every request, in order."""
     bounds = []
-    for path in server.simulator.requests:
-        query = parse_qs(urlsplit(path).query)
+    for query in queries(server):
         ended = query.get("ended_at[gte]", [None])[0]
         bounds.append((query["started_at[gte]"][0], query["started_at[lt]"][0], ended))
     return bounds
@@ -47,7 +53,7 @@ def test_no_state_ever_passes_a_record_not_yet_emitted(make_sim, order):
         if message["type"] == "RECORD":
             emitted.add(message["record"]["id"])
         elif message["type"] == "STATE":
-            bookmark = message["value"]["bookmarks"]["cdrs"].get("replication_key_value")
+            bookmark = bookmark_of(message["value"])
             if bookmark is None:
                 continue
             checkpoints += 1
@@ -169,11 +175,7 @@ def test_sigkill_mid_backfill_resumes_with_no_gap_and_a_bounded_reread(make_sim,
 def test_windows_split_by_total_and_checkpoint_each(make_sim):
     server = make_sim(records=6000, burst=0)
     result = run_tap(tap_config(server, window_records=1000))
-    bookmarks = [
-        s["bookmarks"]["cdrs"]["replication_key_value"]
-        for s in result.states
-        if s["bookmarks"]["cdrs"].get("replication_key_value")
-    ]
+    bookmarks = result.bookmarks
     assert bookmarks == sorted(bookmarks)
     assert len(set(bookmarks)) >= 6
     assert len(result.records) == 6000

@@ -9,21 +9,15 @@ with the last version of it the runs emitted.
 
 from __future__ import annotations
 
-from urllib.parse import parse_qs, urlsplit
-
 import pytest
 
 from benchmarks.hourly import BACKFILL_UNTIL, FIRST_DAY, HOUR_MS, SPEC, run_schedule
 from tap_voiso.settings import DEFAULT_LOOKBACK_MINUTES
 from tap_voiso.windows import iso_ms
-from tests.conftest import catalog_selecting, run_tap, tap_config
+from tests.conftest import catalog_selecting, queries, run_tap, tap_config
 from voiso_simulator.data import parse_iso
 
 MINUTE_MS = 60_000
-
-
-def queries(server) -> list[dict[str, list[str]]]:
-    return [parse_qs(urlsplit(path).query) for path in server.simulator.requests]
 
 
 @pytest.fixture

@@ -15,13 +15,12 @@ import subprocess
 from collections import Counter
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from tap_voiso.settings import DEFAULT_LOOKBACK_MINUTES
 from tap_voiso.windows import iso_ms, to_ms
-from tests.conftest import ROOT, check_bookmarks
+from tests.conftest import ROOT, check_bookmarks, queries
 from tests.postgres import Postgres, postgres_server
 from voiso_simulator import DEFAULT_KEY, SimServer
 from voiso_simulator.data import parse_iso
@@ -92,7 +91,7 @@ def test_meltano_run_twice_into_jsonl_second_run_reads_only_late_and_new_cdrs(ma
     server.simulator.reset_log()
     meltano(tmp_path, server, "run", "tap-voiso", "target-jsonl")
     second = jsonl_ids(tmp_path / "jsonl" / "cdrs.jsonl")[len(first) :]
-    late_query = parse_qs(urlsplit(server.simulator.requests[0]).query)
+    late_query = queries(server)[0]
     assert late_query["ended_at[gte]"] == [iso_ms(parse_iso(bookmark) - LOOKBACK_MS)]
     late_or_new = {
         r["id"]

@@ -10,13 +10,14 @@ from collections import Counter
 
 import pytest
 
-from tests.conftest import parse_messages, run_cli, run_tap, singer_lines, tap_config
-
-
-def assert_exactly_once(result, server):
-    ids = Counter(r["id"] for r in result.records)
-    assert [i for i, n in ids.items() if n > 1] == []
-    assert set(ids) == {r["id"] for r in server.simulator.visible_records()}
+from tests.conftest import (
+    assert_exactly_once,
+    parse_messages,
+    run_cli,
+    run_tap,
+    singer_lines,
+    tap_config,
+)
 
 
 @pytest.mark.parametrize("last_page", ["null", "absent", "present"])

@@ -17,6 +17,7 @@ import pytest
 
 from tap_voiso.errors import IncompleteWindowError, VoisoAPIError
 from tests.conftest import (
+    assert_exactly_once,
     parse_messages,
     run_cli,
     run_tap,
@@ -24,20 +25,6 @@ from tests.conftest import (
     start_cli,
     tap_config,
 )
-
-
-def assert_exactly_once(result, server):
-    ids = Counter(r["id"] for r in result.records)
-    assert [i for i, n in ids.items() if n > 1] == []
-    assert set(ids) == {r["id"] for r in server.simulator.visible_records()}
-
-
-def bookmarks(result) -> list[str]:
-    return [
-        s["bookmarks"]["cdrs"]["replication_key_value"]
-        for s in result.states
-        if s["bookmarks"]["cdrs"].get("replication_key_value")
-    ]
 
 
 def test_no_cursor_at_all_reads_every_window_by_offset(make_sim):
@@ -75,7 +62,7 @@ def test_no_total_sizes_windows_from_the_data_checkpoints_often_and_reads_in_par
     server = make_sim(records=20_000, burst=0, send_total=False, latency_ms=20)
     result = run_tap(tap_config(server, page_size=250, window_records=1000, concurrency=4))
     assert_exactly_once(result, server)
-    marks = bookmarks(result)
+    marks = result.bookmarks
     assert marks == sorted(marks)
     assert len(marks) >= 20_000 / 2500
     # CDRs emitted between two checkpoints stay near window_records.
@@ -117,7 +104,7 @@ def test_a_window_that_stays_short_stops_the_run_and_the_bookmark_stays_before_i
     assert result.returncode == 1
     assert "Incomplete window: started_at in [" in result.stderr
     assert "read twice it gave" in result.stderr
-    assert not bookmarks(parse_messages(result.stdout))  # the first window never completed
+    assert not parse_messages(result.stdout).bookmarks  # the first window never completed
     with pytest.raises(IncompleteWindowError):
         run_tap(config)
 

@@ -13,11 +13,10 @@ import os
 import re
 import shutil
 import subprocess
-from urllib.parse import parse_qs, urlsplit
 
 import yaml
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, queries
 from voiso_simulator import DEFAULT_KEY
 
 MELTANO_BIN = ROOT / ".venv" / "bin"
@@ -67,10 +66,7 @@ def test_the_readmes_meltano_commands_run_as_written(make_sim, tmp_path):
     assert "types" in listed
     # The run read from the `start_date` set above: no environment of this project
     # overrides `meltano config set`.
-    floors = {
-        parse_qs(urlsplit(url).query).get("started_at[gte]", [""])[0]
-        for url in server.simulator.requests
-    }
+    floors = {query.get("started_at[gte]", [""])[0] for query in queries(server)}
     assert "2024-01-01T00:00:00.000Z" in floors
     assert DEFAULT_KEY not in listed  # sensitive: redacted
     tested = by_command["meltano invoke tap-voiso --test"]

@@ -105,13 +105,13 @@ def test_env_config_reads_arrays_as_json(make_sim, monkeypatch):
 
 
 DEFAULTED = {
-    "page_size": lambda stream: stream.page_size,
-    "concurrency": lambda stream: stream.concurrency,
-    "window_records": lambda stream: stream.window_records,
+    "page_size": lambda stream: stream.settings.page_size,
+    "concurrency": lambda stream: stream.settings.concurrency,
+    "window_records": lambda stream: stream.settings.window_records,
     "max_tries": lambda stream: stream.backoff_max_tries(),
     "request_timeout": lambda stream: stream.timeout,
-    "progress_seconds": lambda stream: stream.config.get("progress_seconds"),
-    "lookback_minutes": lambda stream: stream.config.get("lookback_minutes"),
+    "progress_seconds": lambda stream: stream.settings.progress_seconds,
+    "lookback_minutes": lambda stream: stream.settings.lookback_minutes,
 }
 
 
