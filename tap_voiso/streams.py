@@ -1,11 +1,13 @@
-"""The `cdrs` stream: a run's time range, read window by window, page by page.
+"""The streams: `cdrs`, and one per channel, each a run's ranges read page by page.
 
-The data path, in order: `sync_ranges` (settings and bookmark -> the late CDRs
-and the new ones), `get_records` (each range -> windows, read by
-`scheduler.read_windows`, several at once but handed over in order; each window's
-pages by `chain.Chain`),
-`_fresh_records` (a page -> checked, de-duplicated records, as items of the SDK's
-record loop), `checkpoint` (a finished window -> STATE; both in `passthrough.py`).
+The data path, in order: `sync_ranges` (the bookmark, checked, -> the late CDRs and
+the new ones, by `ranges.py`), `get_records` (each range -> windows, planned by
+`planner.py` and read by `scheduler.read_windows`, several at once but handed over
+in order; each window's pages by `chain.Chain`), `_fresh_records` (a page -> its new
+CDRs, checked against the schema, new fields declared by `evolution.py`, as items of
+the SDK's record loop), and after each window of new CDRs `checkpoint` (-> STATE).
+Items, checkpoints and the SDK internals they need are `passthrough.py`'s; requests
+are `client.py`'s.
 """
 
 from __future__ import annotations
