@@ -91,6 +91,20 @@ def tls_simulator(certs: Path) -> SimServer:
     return server
 
 
+def run_against(
+    server: SimServer, url: str, tmp_path: Path, *args: str, env: dict | None = None, **config: Any
+) -> Outcome:
+    """The CLI against the simulator `server` (reached at `url`), timed, with what it saw."""
+    began = time.monotonic()
+    result = run_cli(config_for(url, **config), tmp_path, *args, env=env)
+    return Outcome(
+        result,
+        time.monotonic() - began,
+        list(server.simulator.requests),
+        {"visible": server.simulator.visible_records()},
+    )
+
+
 def sim_case(
     *args: str,
     config: dict[str, Any] | None = None,
@@ -107,14 +121,7 @@ def sim_case(
             extra += ["--state", str(tmp_path / "state.json")]
         with serving(simulator(**switches)) as server:
             server.simulator.rewrite = rewrite
-            began = time.monotonic()
-            result = run_cli(config_for(server.url, **(config or {})), tmp_path, *extra)
-            return Outcome(
-                result,
-                time.monotonic() - began,
-                list(server.simulator.requests),
-                {"visible": server.simulator.visible_records()},
-            )
+            return run_against(server, server.url, tmp_path, *extra, **(config or {}))
 
     return run
 
@@ -159,18 +166,11 @@ def tls_case(variable: str | None) -> Callable[[Path, Path], Outcome]:
         _, cert = tls_context(certs)
         with serving(server):
             host, port = server.server_address[:2]
-            began = time.monotonic()
             # Empty, a variable gives way to the other (requests takes the first one set).
             env = {"REQUESTS_CA_BUNDLE": "", "CURL_CA_BUNDLE": ""}
             if variable is not None:
                 env[variable] = str(cert)
-            result = run_cli(config_for(f"https://{host}:{port}"), tmp_path, env=env)
-            return Outcome(
-                result,
-                time.monotonic() - began,
-                list(server.simulator.requests),
-                {"visible": server.simulator.visible_records()},
-            )
+            return run_against(server, f"https://{host}:{port}", tmp_path, env=env)
 
     return run
 
