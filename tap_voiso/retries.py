@@ -27,10 +27,14 @@ BACKOFF_BASE_SECONDS = 1.0
 MAX_BACKOFF_SECONDS = 60.0
 MAX_RETRY_AFTER_SECONDS = 600.0
 # Under a rate limit: how much a 429 cuts the pace below the rate the API let through
-# (multiplicative decrease), what each request that gets through adds to it (additive
-# increase, in requests a second), and the slowest pace (one request in 20 s).
+# (multiplicative decrease); after the first 429, how fast the pace climbs until the
+# next (the first comes from a burst, whose measure is rough: the pace doubles each
+# `RATE_PROBE_SECONDS` to find the limit); after later 429s, what each request that
+# gets through adds (additive increase, in requests a second: about 2% a second at any
+# pace, so that a pace just below the limit stays there); the slowest pace (one in 20 s).
 RATE_DECREASE = 0.9
-RATE_INCREASE = 0.05
+RATE_PROBE_SECONDS = 1.0
+RATE_INCREASE = 0.02
 MIN_RATE = 0.05
 # Requests in flight when a run begins, before `RequestSlots` lets more out.
 SLOW_START = 4
@@ -119,10 +123,13 @@ class RateLimit:
     requests go out as fast as the readers send them. A 429 pauses every reader for its
     `Retry-After` (else 1, 2, 4, ... s) and sets a pace: the rate at which the API let
     requests through since sending last resumed (over a second at least), times
-    `RATE_DECREASE`. Each request that gets through adds `RATE_INCREASE` to the pace, so
-    the run keeps probing for more and the next 429 cuts it again: requests go out at
-    about the rate the API accepts, with few 429s. A 429 that comes back during a pause
-    was sent before it: the same signal, not another cut.
+    `RATE_DECREASE`. The first 429 ends a burst, which measures the limit roughly (a
+    bucket the run found half spent, or one that holds several seconds' worth): the
+    pace then doubles every `RATE_PROBE_SECONDS` (a little with each request that gets
+    through), until the next 429 measures the limit at a pace. From then on each adds
+    `RATE_INCREASE`, so the run keeps probing for more, slowly, and the next 429 cuts it
+    again: requests go out at about the rate the API accepts, with few 429s. A 429 that comes back
+    during a pause was sent before it: the same signal, not another cut.
 
     A 429 is no failed try. Only a run that gets no request through for
     `patience_seconds` stops (`RateLimitStalled`).
@@ -144,6 +151,7 @@ class RateLimit:
         self._pauses_unasked = 0  # pauses in a row without Retry-After nor a request through
         self._measured_over: float | None = None  # seconds of sending before the last pause
         self._first_429: float | None = None
+        self._probing = False  # between the first 429 and the next
         self._through_since_first_429 = 0
         self.sent = 0
         self.limited = 0  # 429s
@@ -210,7 +218,10 @@ class RateLimit:
             self._progress_at = time.monotonic()
             self._pauses_unasked = 0
             if self._rate is not None:
-                self._rate += RATE_INCREASE
+                if self._probing:  # one request at this pace takes 1 / rate seconds
+                    self._rate *= 2.0 ** (1 / (self._rate * RATE_PROBE_SECONDS))
+                else:
+                    self._rate += RATE_INCREASE
             if self._first_429 is not None:
                 self._through_since_first_429 += 1
         self._slots.grow()
@@ -225,6 +236,7 @@ class RateLimit:
             first = self._first_429 is None
             if first:
                 self._first_429 = now
+            self._probing = first  # a 429 at a pace: the limit is measured, climb slowly
             since = self._since if self._since is not None else now
             self._measured_over = now - since
             if asked is None:

@@ -151,20 +151,39 @@ def response(status: int, retry_after: str | None = None) -> requests.Response:
     return answer
 
 
-def test_after_a_429_requests_go_out_at_090_times_the_rate_that_got_through():
+def _through(limit: RateLimit, stop: threading.Event, times: int) -> float:
+    """Seconds that `times` requests answered 200 took to get their turns."""
+    began = time.monotonic()
+    for _ in range(times):
+        with limit.turn(stop):
+            limit.answered(response(200))
+    return time.monotonic() - began
+
+
+def test_after_the_first_429_the_pace_starts_at_090_times_the_rate_through_and_doubles_a_second():
     limit = RateLimit(60, RequestSlots(12), logging.getLogger("test"))
     stop = threading.Event()
-    for _ in range(8):  # 8 through in well under a second: 8 a second (at least a second)
-        with limit.turn(stop):
-            limit.answered(response(200))
+    _through(limit, stop, 8)  # 8 through in well under a second: 8 a second (at least a second)
     with limit.turn(stop):
         limit.answered(response(429, "0"))
-    began = time.monotonic()
-    for _ in range(4):
-        with limit.turn(stop):
-            limit.answered(response(200))
-    # 7.2 requests a second, then 0.05 more for each that got through: three gaps of
-    # about 1/7.3 s, the first turn at once.
-    assert 3 / 7.3 - 0.02 <= time.monotonic() - began < 1.0
+    # 7.2 a second, each request through multiplying it by 2 ** (1 / pace): gaps of
+    # 1/7.2, 1/7.93, 1/8.65 s (the first turn at once), ending at 10.09 a second.
+    gaps = 1 / 7.2 + 1 / 7.928 + 1 / 8.653
+    assert gaps - 0.02 <= _through(limit, stop, 4) < gaps + 0.3
     assert "1 of 13 requests were answered HTTP 429" in (limit.summary() or "")
-    assert "ending at a pace of 7.40 requests a second" in (limit.summary() or "")
+    assert "ending at a pace of 10.09 requests a second" in (limit.summary() or "")
+
+
+def test_after_a_later_429_the_pace_climbs_by_002_a_request():
+    limit = RateLimit(60, RequestSlots(12), logging.getLogger("test"))
+    stop = threading.Event()
+    _through(limit, stop, 8)
+    with limit.turn(stop):
+        limit.answered(response(429, "0"))  # from the burst: 7.2 a second, then probing
+    with limit.turn(stop):
+        limit.answered(response(429, "0"))  # at the pace: measured, no more probing
+    # Nothing got through since the first pause: the pace stays, 7.2 a second, and
+    # then climbs by 0.02 for each request through.
+    gaps = 1 / 7.2 + 1 / 7.22 + 1 / 7.24
+    assert gaps - 0.02 <= _through(limit, stop, 4) < gaps + 0.3
+    assert "ending at a pace of 7.28 requests a second" in (limit.summary() or "")
