@@ -36,8 +36,11 @@ RATE_DECREASE = 0.9
 RATE_PROBE_SECONDS = 1.0
 RATE_INCREASE = 0.02
 MIN_RATE = 0.05
-# Requests in flight when a run begins, before `RequestSlots` lets more out.
-SLOW_START = 4
+# The most requests in flight when a run begins, before `RequestSlots` lets more out:
+# the default `concurrency`, so that a run's first windows all go out in its first
+# round trip (with 4, CDRs in 2 of 11 months took a round trip more: 2.47 s against
+# 2.25 s at 250 ms a page), while a raised `concurrency` meets a rate limit with 12.
+SLOW_START = 12
 # Tries for a host name that does not resolve: enough for a resolver hiccup, not for
 # two minutes of waiting on a typo in `cluster_id`.
 DNS_TRIES = 2
@@ -64,8 +67,10 @@ class RequestSlots:
 
     The allowance opens at `SLOW_START` and grows by one for each request that gets
     through (doubling each round trip) up to `limit`, so that a run's first burst
-    against a rate limit is a few requests, not `concurrency` of them. A 429 halves it
-    (`shrink`); from then on it grows by one a round trip (`1 / allowance` a request).
+    against a rate limit is `SLOW_START` requests at most, whatever `concurrency` is.
+    A 429 halves it (`shrink`); from then on it grows by one a round trip
+    (`1 / allowance` a request). Under a rate limit the pace (`RateLimit`) is what
+    holds requests back; the allowance only bounds a burst.
     """
 
     def __init__(self, limit: int) -> None:

@@ -93,10 +93,13 @@ class PagesInMemory:
     a page) until the last reference to it goes (`weakref.finalize`): handed over
     and emitted, dropped by a split, or left behind by a stopped run alike.
 
-    Requests take turns by `(window start, offset)`, at most `in_flight` at a time:
-    output is in window order, so the pages the consumer needs next go out next, and
-    the budget is not spent on pages of later windows while an earlier one waits (with
-    a window's pages requested together, dozens may be waiting at once).
+    Requests take turns, at most `in_flight` at a time: windows' first pages first
+    (each says how its window is read: a window cut on it makes requests of its own,
+    which must not wait behind pages whose turn could come later), then by `(window
+    start, offset)`: output is in window order, so the pages the consumer needs next
+    go out next, and the budget is not spent on pages of later windows while an
+    earlier one waits (with a window's pages requested together, dozens may be
+    waiting at once).
     """
 
     def __init__(self, budget: int, in_flight: int) -> None:
@@ -134,7 +137,8 @@ class PagesInMemory:
         whose request fails is counted no more.
         """
         first = token.cursor is None and not token.offset
-        ask = _Ask(token.window.start_ms, token.offset or 0, next(self._tickets), first, waits)
+        ticket = next(self._tickets)
+        ask = _Ask(not first, token.window.start_ms, token.offset or 0, ticket, first, waits)
         with self._lock:
             heapq.heappush(self._waiting, ask)
             self._grant()
@@ -165,16 +169,30 @@ class PagesInMemory:
                 self._grant()
 
     def _grant(self) -> None:
-        """Let the earliest waiting requests go, while slots and memory allow (lock held)."""
+        """Let waiting requests go in their turn, while slots and memory allow (lock held).
+
+        When the next in turn must wait for memory, the head's pages (which never
+        wait) go before it.
+        """
         while self._free and self._waiting:
             ask = self._waiting[0]
-            room = self.count < self.budget and (ask.first or ask.start <= self._frontier)
-            if ask.waits() and not room and self.count >= self.budget // 2:
-                return  # half the budget may run ahead of the frontier, not more
-            heapq.heappop(self._waiting)
+            if self._must_wait(ask):
+                head = next((a for a in self._waiting if not a.waits()), None)
+                if head is None:
+                    return
+                ask = head
+                self._waiting.remove(ask)
+                heapq.heapify(self._waiting)
+            else:
+                heapq.heappop(self._waiting)
             self._free -= 1
             self.count += 1
             ask.granted.set()
+
+    def _must_wait(self, ask: _Ask) -> bool:
+        """Whether `ask` waits for memory: half the budget may run ahead of the frontier."""
+        room = self.count < self.budget and (ask.first or ask.start <= self._frontier)
+        return ask.waits() and not room and self.count >= self.budget // 2
 
     def track(self, page: Page) -> Page:
         """Stop counting `page` once nothing refers to it."""
@@ -190,8 +208,9 @@ class PagesInMemory:
 
 @dataclass(order=True)
 class _Ask:
-    """A page waiting for its turn: ordered by window start, offset, then arrival."""
+    """A page waiting for its turn: first pages first, then by window start, offset, arrival."""
 
+    later: bool  # not its window's first page
     start: int
     offset: int
     ticket: int

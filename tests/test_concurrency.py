@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import threading
 import time
@@ -16,7 +17,8 @@ from tap_voiso.chain import Chain, PageRead, WindowDone
 from tap_voiso.errors import VoisoAPIError
 from tap_voiso.pages import Page, PageToken
 from tap_voiso.planner import Planner
-from tap_voiso.scheduler import read_windows
+from tap_voiso.retries import Stopped
+from tap_voiso.scheduler import PagesInMemory, read_windows
 from tap_voiso.windows import PAGES_HELD_PER_READER, Window
 from tests.conftest import queries, run_tap, tap_config
 from voiso_simulator.data import parse_iso
@@ -327,3 +329,49 @@ def test_readers_past_a_stalled_head_stop_at_the_page_budget():
     pages = Counter(window for window, count in emitted if count)
     assert all(pages[w] == pages_in(w) for w in done)
     assert all(count in (0, page_size) for _, count in emitted)
+
+
+def _granted_in_turn(pages: PagesInMemory, asks: list[tuple[PageToken, bool]]) -> list[PageToken]:
+    """The order `pages` lets `asks` (token, whether it waits for memory) go, one slot free.
+
+    Each ask is queued while a request holds the only slot; each lets go of its slot
+    once granted, so the next in turn goes.
+    """
+    stop, order = threading.Event(), []
+    holding = pages.request(PageToken(Window(0, 1)), lambda: False, stop)
+    holding.__enter__()
+
+    def ask(token: PageToken, waits: bool) -> None:
+        with contextlib.suppress(Stopped), pages.request(token, lambda: waits, stop):
+            order.append(token)
+
+    threads = [threading.Thread(target=ask, args=pair) for pair in asks]
+    for thread in threads:
+        thread.start()
+        time.sleep(0.05)  # queued in this order
+    holding.__exit__(None, None, None)
+    time.sleep(0.3)
+    stop.set()  # whatever still waits gives up
+    for thread in threads:
+        thread.join(timeout=5)
+    return order
+
+
+def test_windows_first_pages_go_before_pages_of_earlier_windows():
+    # A later window's first page may cut it into windows of their own: it must not
+    # wait behind the other pages of an earlier window.
+    earlier_page = PageToken(Window(0, 100), offset=1000)
+    later_first = PageToken(Window(100, 200))
+    order = _granted_in_turn(PagesInMemory(budget=36, in_flight=1), [
+        (earlier_page, True), (later_first, True),
+    ])  # fmt: skip
+    assert order == [later_first, earlier_page]
+
+
+def test_the_heads_pages_go_while_the_next_in_turn_waits_for_memory():
+    pages = PagesInMemory(budget=4, in_flight=1)
+    pages.count = 4  # the budget is spent
+    later_first = PageToken(Window(100, 200))  # first in turn, but must wait for memory
+    head_page = PageToken(Window(0, 100), offset=1000)  # the head's: never waits
+    order = _granted_in_turn(pages, [(later_first, True), (head_page, False)])
+    assert order == [head_page]  # and the page that must wait still waits

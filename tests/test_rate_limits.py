@@ -98,17 +98,17 @@ def test_a_run_that_gets_nothing_through_for_its_patience_stops_naming_the_rate_
     assert len(server.simulator.requests) <= 5
 
 
-def test_a_run_opens_with_4_requests_in_flight_and_grows_to_concurrency(make_sim):
-    # A small first burst: against a rate limit, 4 requests at most find it, not 12.
-    server = make_sim(records=6000, burst=0, latency_ms=100)
+def test_a_run_opens_with_12_requests_in_flight_at_most_and_grows_to_concurrency(make_sim):
+    # A bounded first burst: against a rate limit, 12 requests at most find it, not 24.
+    server = make_sim(records=9000, burst=0, latency_ms=300)
     sim = server.simulator
-    result = run_tap(tap_config(server, page_size=100))
-    assert len({r["id"] for r in result.records}) == 6000
+    result = run_tap(tap_config(server, page_size=100, concurrency=24))
+    assert len({r["id"] for r in result.records}) == 9000
     for began in sim.started:
         in_flight = sum(t <= began for t in sim.started) - sum(t < began for t, _ in sim.answered)
         through = sum(t < began and status == 200 for t, status in sim.answered)
-        assert in_flight <= 4 + through
-    assert sim.max_inflight == 12
+        assert in_flight <= 12 + through
+    assert sim.max_inflight == 24
 
 
 def held_at_once(slots: RequestSlots) -> int:
@@ -125,22 +125,23 @@ def held_at_once(slots: RequestSlots) -> int:
             return count
 
 
-def test_requests_in_flight_start_at_4_grow_per_request_through_and_halve_on_a_429():
-    slots = RequestSlots(12)
-    assert held_at_once(slots) == 4
+def test_requests_in_flight_start_at_12_grow_per_request_through_and_halve_on_a_429():
+    slots = RequestSlots(24)
+    assert held_at_once(slots) == 12
     for _ in range(7):
         slots.grow()
-    assert held_at_once(slots) == 11
-    slots.grow()
-    slots.grow()
-    assert held_at_once(slots) == 12  # never above `concurrency`
-    slots.shrink()
-    assert held_at_once(slots) == 6
+    assert held_at_once(slots) == 19
     for _ in range(6):
-        slots.grow()  # after a 429, about one more a round trip: 1/6, 1/6.17, ... a request
-    assert held_at_once(slots) == 6
+        slots.grow()
+    assert held_at_once(slots) == 24  # never above `concurrency`
+    slots.shrink()
+    assert held_at_once(slots) == 12
+    for _ in range(12):
+        slots.grow()  # after a 429, about one more a round trip: 1/12, 1/12.08, ... a request
+    assert held_at_once(slots) == 12
     slots.grow()
-    assert held_at_once(slots) == 7
+    assert held_at_once(slots) == 13
+    assert held_at_once(RequestSlots(4)) == 4  # never above `concurrency` either
 
 
 def response(status: int, retry_after: str | None = None) -> requests.Response:
