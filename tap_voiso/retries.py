@@ -133,8 +133,8 @@ class RateLimit:
     pace then doubles every `RATE_PROBE_SECONDS` (a little with each request that gets
     through), until the next 429 measures the limit at a pace. From then on each adds
     `RATE_INCREASE`, so the run keeps probing for more, slowly, and the next 429 cuts it
-    again: requests go out at about the rate the API accepts, with few 429s. A 429 that comes back
-    during a pause was sent before it: the same signal, not another cut.
+    again: requests go out at about the rate the API accepts, with few 429s. A 429
+    that comes back during a pause was sent before it: the same signal, not another cut.
 
     A 429 is no failed try. Only a run that gets no request through for
     `patience_seconds` stops (`RateLimitStalled`).
