@@ -30,6 +30,8 @@ naming it, when an SDK release changes one):
 - `_sync_records` calling, for each item, `_generate_record_messages`, then
   `_increment_stream_state`, then the record counter's `increment()` once, right after
   writing it (`PageCounter` counts a page as its CDRs);
+- `Stream._tap`, the stream's tap: its public `message_writer` is flushed when a sync
+  ends (`get_sync_timer`, a public hook, returns `FlushingTimer`);
 - the SIGTERM/SIGINT handlers the SDK sets in `PluginBase._setup_signal_handlers`
   during `__init__`, which `signals.install` replaces after it.
 
@@ -39,10 +41,11 @@ The reading itself (windows, pages, checks) is `streams.py`'s; the writer that t
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterable, Mapping
+from collections.abc import Callable, Generator, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
+from types import TracebackType
 from typing import Any, ClassVar
 
 import msgspec
@@ -51,7 +54,7 @@ from singer_sdk.helpers._catalog import pop_deselected_record_properties
 from singer_sdk.mapper import SameRecordTransform
 from singer_sdk.singerlib.messages import RecordMessage
 
-from tap_voiso.output import RawRecordMessage
+from tap_voiso.output import RawRecordMessage, StateFlushingWriter
 
 
 @dataclass(slots=True)
@@ -130,6 +133,33 @@ class PageCounter(metrics.Counter):
         super().increment(value * weight)
 
 
+class FlushingTimer(metrics.Timer):
+    """The SDK's sync timer, which also writes out the queued output when a sync ends.
+
+    `output.StateFlushingWriter` writes at each STATE, and a stream's sync can end
+    without one: the SDK writes a STATE only if the state changed since the last, so
+    the records read after a window's checkpoint (up to a dry run's record limit, say)
+    would wait in the queue and reach whatever reads stdout at exit, not this sync's.
+    The timer is entered around the sync's records, and left however it ends.
+    """
+
+    def __init__(self, timer: metrics.Timer, flush: Callable[[], None]) -> None:
+        super().__init__(timer.metric, timer.tags)
+        self._flush = flush
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_val: BaseException | None,
+        exc_tb: TracebackType | None,
+    ) -> None:
+        """Log the sync's duration, then write out what is queued."""
+        try:
+            super().__exit__(exc_type, exc_val, exc_tb)
+        finally:
+            self._flush()
+
+
 class RecordPath(Stream):
     """The stream's side of the record loop: pages as items, windows as checkpoints."""
 
@@ -189,6 +219,12 @@ class RecordPath(Stream):
         counter = super().get_record_counter(endpoint=endpoint, log_interval=log_interval)
         self._record_counter = PageCounter(counter)
         return self._record_counter
+
+    def get_sync_timer(self) -> metrics.Timer:
+        """The SDK's timer, writing out the queued output at the sync's end (`FlushingTimer`)."""
+        writer = self._tap.message_writer
+        flush = writer.flush if isinstance(writer, StateFlushingWriter) else lambda: None
+        return FlushingTimer(super().get_sync_timer(), flush)
 
     def _generate_record_messages(self, record: Any) -> Generator[RecordMessage, None, None]:
         """The RECORD messages of one item: a page's lines as they are, or its records.

@@ -151,3 +151,21 @@ def test_a_dry_run_stops_at_its_record_limit(make_sim):
     served = {server.simulator.dataset.ids[pos] for pos in range(2500)}
     assert len(records) == 7
     assert {r["id"] for r in records} <= served
+
+
+def test_a_sync_that_ends_after_a_checkpoint_writes_its_records_before_it_returns(make_sim):
+    """The writer flushes at each STATE; a sync ending between two (a dry run's limit) flushes too.
+
+    Windows of about 500 CDRs and a limit of 700: a STATE after the first window, then
+    about 200 records that no STATE follows. They belong to this sync's stdout, not to
+    whatever reads stdout when the process exits.
+    """
+    server = make_sim(records=2500, burst=0)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        tap = TapVoiso(config=tap_config(server, window_records=1000))
+        tap.run_sync_dry_run(dry_run_record_limit=700, streams=[tap.streams["cdrs"]])
+    result = parse_messages(out.getvalue())
+    assert len(result.records) == 700
+    assert result.bookmarks  # a window's checkpoint came before the limit
+    assert result.messages[-1]["type"] == "RECORD"

@@ -132,6 +132,12 @@ def test_finalize_state_progress_markers_promotes_the_markers_the_tap_writes():
     assert message["value"]["bookmarks"]["pinned"] == state
 
 
+def test_a_stream_holds_its_tap_as_underscore_tap():
+    """`Stream._tap`: `RecordPath.get_sync_timer` flushes the tap's `message_writer`."""
+    tap = _PinnedTap(config={})
+    assert tap.streams["pinned"]._tap is tap
+
+
 def test_the_sdk_installs_its_signal_handlers_in_setup_signal_handlers():
     """`_setup_signal_handlers` (called from the plugin's `__init__`) owns SIGTERM and
     SIGINT; the tap's `signals.install` replaces them after the SDK has set them."""
