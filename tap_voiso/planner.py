@@ -20,6 +20,13 @@ and asks here what its first page means; the scheduler runs readers. The rules:
   cost no request; a crowded hour gets parts of its own at once, not by halving.
   Whatever the model gets wrong costs requests, never CDRs: the parts always cover
   the window exactly, and each part is judged again by its own first page.
+- **A long range opens as several windows.** Its first page alone shows where its
+  data begins, not how the rest spreads: CDRs in 2 of 11 months were modelled over
+  the 9 months after the first, and the two windows that held them were cut again, a
+  round trip later. A range of `OPENING_SPAN_MS` or more (a backfill; not an hourly
+  run, nor its late CDRs) is read as `OPENING_WINDOWS` windows evenly in time, their
+  first pages together: a coarse histogram in the round trip that a lone first page
+  took, at the cost of a request for each window that turns out empty.
 - A split creates at most `MAX_SPLIT_WINDOWS` windows: a total beyond that (say
   10^30) stops the run with a message, instead of building windows without end.
 """
@@ -46,6 +53,11 @@ CONCENTRATED = 0.9
 CAPPED_PARTS = 4
 # The most windows one split may create (about 100 bytes each while queued).
 MAX_SPLIT_WINDOWS = 100_000
+# A range this long or longer opens as `OPENING_WINDOWS` windows (at most half the
+# requests the run sends at once): a quarter of a year, so an hourly or daily run
+# makes one first request, and a backfill of months a first round trip of several.
+OPENING_SPAN_MS = 90 * 86_400_000
+OPENING_WINDOWS = 6
 # The most parts an estimate (no usable total) cuts a window into: a guess may be far
 # off, and each part is judged again by its own first page.
 MAX_ESTIMATED_PARTS = 64
@@ -109,6 +121,20 @@ class Planner:
     def target(self) -> int:
         """CDRs a part is cut to hold."""
         return max(1, math.floor(self.limit * FILL))
+
+    def opening(self, window: Window, concurrency: int) -> tuple[Window, ...]:
+        """The windows a range is read as before anything is known of it.
+
+        One, unless the range is long (and not a range of late CDRs, which holds what
+        ended since the previous run): then several, evenly in time, as many as half
+        the requests in flight allow.
+        """
+        count = min(OPENING_WINDOWS, concurrency // 2)
+        span = window.end_ms - window.start_ms
+        if count < 2 or span < OPENING_SPAN_MS or window.ended_from_ms is not None:
+            return (window,)
+        edges = [window.start_ms + span * i // count for i in range(count + 1)]
+        return tuple(Window(a, b) for a, b in pairwise(edges))
 
     def first(self, window: Window, page: FirstPage, parent_total: int | None = None) -> Plan:
         """What to do after a window's first page."""

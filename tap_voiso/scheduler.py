@@ -69,6 +69,26 @@ class _Pending:
     window: Window
     delivered: frozenset[Any] = frozenset()
     parent_total: int | None = None
+    opening: bool = False  # one of the windows the range opened as (`Planner.opening`)
+
+
+class _Totals:
+    """The range's total, from its opening windows' first pages: told once all are in."""
+
+    def __init__(self, windows: int, on_total: Callable[[int | None], None] | None) -> None:
+        self._left = windows
+        self._sum: int | None = 0
+        self._on_total = on_total
+        self._lock = threading.Lock()
+
+    def add(self, total: int | None) -> None:
+        """One opening window's total (None: the range's is unknown)."""
+        with self._lock:
+            self._sum = None if total is None or self._sum is None else self._sum + total
+            self._left -= 1
+            if self._left or self._on_total is None:
+                return
+        self._on_total(self._sum)
 
 
 class _Stop:
@@ -355,12 +375,16 @@ def read_windows(
 ) -> Iterator[PageRead | WindowDone]:
     """Pages of every window of `full`, windows in order, read `concurrency` at a time.
 
-    `on_total` is told what the whole range's first page said it holds.
+    `on_total` is told what the range holds, by its first page (or the first pages of
+    the windows it opens as, `Planner.opening`).
     """
     stop = _Stop(warn or log)
     pages = PagesInMemory(concurrency * PAGES_HELD_PER_READER, concurrency)
-    items: deque[_Pending | Reader] = deque([] if full.empty else [_Pending(full)])
-    first = True
+    opening = () if full.empty else planner.opening(full, concurrency)
+    if len(opening) > 1:
+        log(f"{full} opens as {len(opening)} windows, their first pages together")
+    items: deque[_Pending | Reader] = deque(_Pending(window, opening=True) for window in opening)
+    told = _Totals(len(opening), on_total)
     try:
         while items:
             _expand_early_splits(items, log)
@@ -381,11 +405,11 @@ def read_windows(
                         stop,
                         pages,
                         warn=warn or log,
-                        on_total=on_total if first else None,
+                        on_total=told.add if item.opening else None,
                         # One request at a time: pages by cursor, the API's own way on.
                         at_once=concurrency > 1,
                     )
-                    first, active = False, active + 1
+                    active += 1
                 index += 1
             head = items[0]
             assert isinstance(head, Reader)  # noqa: S101 (the loop above started it)

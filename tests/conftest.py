@@ -27,6 +27,11 @@ ROOT = Path(__file__).resolve().parent.parent
 # Wide enough to hold every simulator data set the tests build (January 2026 onward).
 START = "2025-12-01T00:00:00Z"
 END = "2026-06-01T00:00:00Z"
+# An end for a range shorter than `planner.OPENING_SPAN_MS`, past the simulator's default
+# data (30 days from 2026-01-01): the range opens with one request, for tests whose
+# faults (`fail_next`) or request counts are counted from the run's first request. From
+# START to END, a range opens as several windows, their first requests together.
+SHORT_END = "2026-02-01T00:00:00Z"
 
 
 @dataclass

@@ -16,7 +16,7 @@ from singer_sdk.exceptions import RetriableAPIError
 from tap_voiso import retries
 from tap_voiso.errors import VoisoError
 from tap_voiso.retries import next_wait, retry_after_seconds
-from tests.conftest import log_records, run_cli, run_tap, tap_config
+from tests.conftest import SHORT_END, log_records, run_cli, run_tap, tap_config
 
 SECRET = "sk-live-9f8e7d6c5b4a-DO-NOT-LOG"
 
@@ -54,7 +54,7 @@ def test_422_shows_the_apis_own_field_errors(make_sim, tmp_path):
 
 def test_400_shows_the_apis_message(make_sim, tmp_path):
     server = make_sim(records=50, fail_next=["400"])
-    result = run_cli(tap_config(server), tmp_path)
+    result = run_cli(tap_config(server, end_date=SHORT_END), tmp_path)
     assert result.returncode == 1
     assert "HTTP 400" in result.stderr
     assert "simulated 400" in result.stderr
@@ -144,7 +144,7 @@ def test_a_hung_request_is_cut_by_the_timeout_and_retried(make_sim):
 
 def test_retries_exhausted_stop_the_run_with_the_status_and_the_setting(make_sim, tmp_path):
     server = make_sim(records=50, fail_next=["503"] * 5, retry_after="none")
-    result = run_cli(tap_config(server, max_tries=3), tmp_path)
+    result = run_cli(tap_config(server, max_tries=3, end_date=SHORT_END), tmp_path)
     assert result.returncode == 1
     assert "Gave up after 3 tries (the `max_tries` setting)" in result.stderr
     assert "HTTP 503" in result.stderr

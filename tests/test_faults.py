@@ -16,6 +16,7 @@ from urllib.parse import unquote
 import pytest
 
 from tests.conftest import (
+    SHORT_END,
     bookmark_of,
     parse_messages,
     read_until_checkpoint,
@@ -90,7 +91,7 @@ def test_sustained_429_stops_clearly_and_the_next_run_resumes_without_a_gap(make
 )
 def test_a_malformed_200_is_retried_then_named(make_sim, tmp_path, fault, said):
     server = make_sim(records=50, fail_next=[fault] * 3)
-    result = run_cli(tap_config(server, max_tries=3), tmp_path)
+    result = run_cli(tap_config(server, max_tries=3, end_date=SHORT_END), tmp_path)
     assert result.returncode == 1
     assert said in result.stderr
     assert "Gave up after 3 tries" in result.stderr

@@ -67,11 +67,14 @@ def test_an_unexpected_crash_still_gets_the_sdks_line(make_sim, monkeypatch, cap
     assert "An unhandled error occurred while syncing 'cdrs'" in caplog.text
 
 
+# 12: the range opens as 6 windows (5 of them empty), and pages go 12 at a time.
+@pytest.mark.parametrize(("concurrency", "latency_ms"), [(2, 40), (12, 300)])
 def test_a_long_run_logs_progress_with_total_percent_rate_time_left_and_bookmark(
-    make_sim, tmp_path
+    make_sim, tmp_path, concurrency, latency_ms
 ):
-    server = make_sim(records=30_000, burst=0, latency_ms=40)
-    config = tap_config(server, concurrency=2, page_size=500, progress_seconds=0.5)
+    """The total is the range's first page's, or the sum of its opening windows' first pages."""
+    server = make_sim(records=30_000, burst=0, latency_ms=latency_ms)
+    config = tap_config(server, concurrency=concurrency, page_size=500, progress_seconds=0.25)
     result = run_cli(config, tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
     progress = [line for line in result.stderr.splitlines() if "of 30,000 CDRs (" in line]

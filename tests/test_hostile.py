@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from tap_voiso.client import MAX_BODY_BYTES
-from tests.conftest import END, START, run_cli, sim_server
+from tests.conftest import END, SHORT_END, START, run_cli, sim_server
 from tests.hostile import (
     Drip,
     HostileServer,
@@ -216,7 +216,7 @@ CASES: dict[str, Callable[[Path, Path], Outcome]] = {
         f"echo-{mode}-{status}": (
             sim_case(echo_auth=mode, config={"types": ["call", "fax"]})
             if status == "422"
-            else sim_case(echo_auth=mode, fail_next=[status] * 2)
+            else sim_case(echo_auth=mode, fail_next=[status] * 2, config={"end_date": SHORT_END})
         )
         for mode, status in ECHOES
     },

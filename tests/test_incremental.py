@@ -121,10 +121,10 @@ def test_bookmark_later_than_start_date_wins_and_start_date_bounds_the_late_cdrs
         "bookmarks": {"cdrs": {"replication_key": "started_at", "replication_key_value": bookmark}}
     }
     run_tap(tap_config(server, start_date="2026-01-01T00:00:00Z"), state=state)
-    late, new = request_bounds(server)[0], request_bounds(server)[-1]
+    late = request_bounds(server)[0]
     assert late == ("2026-01-01T00:00:00.000Z", bookmark, "2026-01-09T23:30:00.000Z")
-    assert new[0] == bookmark
-    assert new[2] is None
+    new = [bounds for bounds in request_bounds(server) if bounds[2] is None]
+    assert min(bounds[0] for bounds in new) == bookmark  # (the range may open as windows)
 
     server.simulator.reset_log()
     run_tap(tap_config(server, start_date="2026-01-09T12:00:00Z"), state=state)
@@ -133,7 +133,7 @@ def test_bookmark_later_than_start_date_wins_and_start_date_bounds_the_late_cdrs
     server.simulator.reset_log()  # a start_date after the bookmark leaves no late CDRs
     run_tap(tap_config(server, start_date="2026-01-15T00:00:00Z"), state=state)
     assert {b[2] for b in request_bounds(server)} == {None}
-    assert request_bounds(server)[0][0] == "2026-01-15T00:00:00.000Z"
+    assert min(b[0] for b in request_bounds(server)) == "2026-01-15T00:00:00.000Z"
 
 
 def test_sigkill_mid_backfill_resumes_with_no_gap_and_a_bounded_reread(make_sim, tmp_path):

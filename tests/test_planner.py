@@ -20,6 +20,8 @@ from tap_voiso.errors import OffsetCapError, TooManyWindowsError
 from tap_voiso.planner import (
     CAPPED_PARTS,
     MAX_SPLIT_WINDOWS,
+    OPENING_SPAN_MS,
+    OPENING_WINDOWS,
     AtOnce,
     Cut,
     Done,
@@ -160,6 +162,36 @@ def test_without_a_total_an_ordered_page_estimates_and_a_sample_follows():
     assert_covers(cut.parts, window)
 
 
+# -- how a range opens -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("span", "concurrency", "windows"),
+    [
+        (OPENING_SPAN_MS, 12, OPENING_WINDOWS),
+        (3 * 365 * DAY, 12, OPENING_WINDOWS),
+        (OPENING_SPAN_MS, 100, OPENING_WINDOWS),
+        (OPENING_SPAN_MS, 4, 2),  # at most half the requests in flight
+        (OPENING_SPAN_MS - 1, 12, 1),  # shorter: an hourly or daily run's one first request
+        (OPENING_SPAN_MS, 3, 1),
+        (OPENING_SPAN_MS, 1, 1),  # one request at a time: more windows only cost requests
+    ],
+)
+def test_a_long_range_opens_as_windows_evenly_in_time(span, concurrency, windows):
+    window = Window(5 * DAY, 5 * DAY + span)
+    opening = PLANNER.opening(window, concurrency)
+    assert len(opening) == windows
+    assert_covers(opening, window)
+    lengths = [part.end_ms - part.start_ms for part in opening]
+    assert max(lengths) - min(lengths) <= 1
+
+
+def test_a_range_of_late_cdrs_opens_as_one_window():
+    """It holds what ended since the previous run, whatever the lookback: few CDRs."""
+    late = Window(0, 2 * OPENING_SPAN_MS, ended_from_ms=2 * OPENING_SPAN_MS)
+    assert PLANNER.opening(late, 12) == (late,)
+
+
 # -- the property: every plan covers its range exactly once ---------------------------
 
 
@@ -178,13 +210,21 @@ def shapes(draw: st.DrawFn) -> tuple[list[int], Window]:
 
 
 def read_by_plan(
-    planner: Planner, data: list[int], window: Window, order: str, cap: int, with_total: bool
+    planner: Planner,
+    data: list[int],
+    window: Window,
+    order: str,
+    cap: int,
+    with_total: bool,
+    concurrency: int = 1,
 ) -> tuple[Counter[int], list[Window]]:
     """Read `window` as the planner says, against an in-memory API; CDRs read and windows."""
     ordered = sorted(data)
     read: Counter[int] = Counter()
     leaves: list[Window] = []
-    todo = [(window, None, 0)]
+    opening = planner.opening(window, concurrency)
+    assert_covers(opening, window)
+    todo: list[tuple[Window, int | None, int]] = [(part, None, 0) for part in reversed(opening)]
     while todo:
         current, parent_total, depth = todo.pop()
         assert depth < 80, "the plan does not converge"
@@ -222,16 +262,17 @@ def read_by_plan(
     with_total=st.booleans(),
     page_size=st.sampled_from([100, 1000]),
     window_records=st.sampled_from([1000, 10_000]),
+    concurrency=st.sampled_from([1, 12]),
 )
 def test_every_plan_covers_the_range_exactly_once(
-    shape, order, cap, with_total, page_size, window_records
+    shape, order, cap, with_total, page_size, window_records, concurrency
 ):
     data, window = shape
     planner = Planner(page_size=page_size, window_records=window_records)
     global PLANNER  # noqa: PLW0603 (first_page pages by the planner under test)
     saved, PLANNER = PLANNER, planner
     try:
-        read, leaves = read_by_plan(planner, data, window, order, cap, with_total)
+        read, leaves = read_by_plan(planner, data, window, order, cap, with_total, concurrency)
     finally:
         PLANNER = saved
     assert read == Counter(data)  # every CDR once: no gap, no overlap

@@ -17,7 +17,7 @@ import pytest
 import requests
 
 from tap_voiso.retries import RateLimit, RequestSlots, Stopped
-from tests.conftest import parse_messages, run_cli, run_tap, tap_config
+from tests.conftest import SHORT_END, parse_messages, run_cli, run_tap, tap_config
 from voiso_simulator import DEFAULT_KEY
 
 
@@ -85,7 +85,8 @@ def test_a_run_that_gets_nothing_through_for_its_patience_stops_naming_the_rate_
 ):
     server = make_sim(records=300, fault_rate=1.0, fault_mix=["429"], retry_after_seconds=1)
     began = time.monotonic()
-    result = run_cli(tap_config(server, rate_limit_patience_seconds=3), tmp_path, timeout=60)
+    config = tap_config(server, rate_limit_patience_seconds=3, end_date=SHORT_END)
+    result = run_cli(config, tmp_path, timeout=60)
     took = time.monotonic() - began
     assert result.returncode == 1
     assert "Voiso's rate limit (HTTP 429, too many requests) let no request through" in (
