@@ -75,6 +75,42 @@ class Strays:
         )
 
 
+class Repeats:
+    """CDRs the API sent twice within a window (overlapping cursors, say): emitted once.
+
+    Said in one WARNING, for the first page holding any; later pages are counted (at
+    DEBUG), and `summary` sums them up for the run's end: a line per page would bury
+    the log of an API that overlaps every page.
+    """
+
+    def __init__(self, warn: Callable[[str], None], debug: Callable[[str], None]) -> None:
+        self._warn = warn
+        self._debug = debug
+        self.cdrs = 0
+        self.pages = 0
+
+    def report(self, read: PageRead) -> None:
+        """One page as handed over: said (the first time) or counted, if it held repeats."""
+        if not read.repeats:
+            return
+        self.cdrs += read.repeats
+        self.pages += 1
+        said = f"{read.repeats} CDR(s) the API returned twice in {read.window} were emitted once"
+        if self.pages == 1:
+            self._warn(f"{said}; any more are counted and summed up at the end of the run")
+        else:
+            self._debug(said)
+
+    def summary(self) -> str | None:
+        """The run's total, when more than the first page held repeats."""
+        if self.pages < 2:  # the first page's WARNING said it all
+            return None
+        return (
+            f"The API returned {self.cdrs} CDR(s) twice in {self.pages} pages this run; "
+            "each was emitted once"
+        )
+
+
 @dataclass(frozen=True)
 class PageRead:
     """One page of a window; `fresh[i]` is False for a CDR the window already delivered."""

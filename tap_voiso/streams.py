@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.singerlib.catalog import REPLICATION_FULL_TABLE
 
-from tap_voiso.chain import PageRead, WindowDone
+from tap_voiso.chain import PageRead, Repeats, WindowDone
 from tap_voiso.client import VoisoStream
 from tap_voiso.errors import OneLinePerStop, RetriesExhaustedError, StateError
 from tap_voiso.evolution import DROP, SchemaEvolution
@@ -138,6 +138,11 @@ class CdrsStream(RecordPath, VoisoStream):
         return RecordChecker(self.api_schema, self.logger)
 
     @cached_property
+    def repeats(self) -> Repeats:
+        """CDRs the API sent twice in a window: one WARNING, and a sum at the run's end."""
+        return Repeats(self.logger.warning, self.logger.debug)
+
+    @cached_property
     def evolution(self) -> SchemaEvolution:
         """What a field the schema does not declare does: the `schema_changes` setting.
 
@@ -188,6 +193,9 @@ class CdrsStream(RecordPath, VoisoStream):
         self.logger.info("Reading new CDRs: started_at in %s, %s", new, at_once)
         yield from self._read_range(new, self.name, checkpoint=True)
         self.checker.log_summary()
+        repeated = self.repeats.summary()
+        if repeated:
+            self.logger.warning("%s", repeated)
         rate_limited = self.retrier.rate_limit.summary()
         if rate_limited:
             self.logger.info(rate_limited)
@@ -224,12 +232,7 @@ class CdrsStream(RecordPath, VoisoStream):
 
     def _fresh_records(self, event: PageRead) -> list[Any]:
         """A page's new CDRs, checked, as items of the SDK's record loop (`passthrough`)."""
-        if event.repeats:
-            self.logger.warning(
-                "%d CDR(s) the API returned twice in %s were emitted once",
-                event.repeats,
-                event.window,
-            )
+        self.repeats.report(event)
         extracted_at = event.page.extracted_at
         if self.passes_through and self.checker.page_is_valid(event.page.body):
             raws = event.page.raw_records()

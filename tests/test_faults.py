@@ -6,6 +6,7 @@ fault switches: fault rate and mix, rate limit, hangs, cursor misbehaviour.
 
 from __future__ import annotations
 
+import json
 import re
 import signal
 import subprocess
@@ -113,11 +114,32 @@ def test_a_cursor_that_jumps_backwards_is_stopped_naming_it(make_sim, tmp_path):
 
 def test_a_cursor_that_overlaps_the_page_before_is_handled_exactly_once(make_sim, caplog):
     server = make_sim(records=1000, burst=0, cursor_fault="overlap")
+    served: list[list[str]] = []  # the CDR ids of each response the simulator sent
+    page = server.simulator.page
+
+    def logged(query):
+        body = page(query)
+        served.append([json.loads(cdr)["id"] for cdr in body["cdrs"]])
+        return body
+
+    server.simulator.page = logged
     result = run_tap(tap_config(server, page_size=100, concurrency=1))
     ids = Counter(r["id"] for r in result.records)
     assert set(ids) == {r["id"] for r in server.simulator.visible_records()}
     assert max(ids.values()) == 1
-    assert "the API returned twice" in caplog.text
+    # One WARNING for the first page holding repeats, one sum at the end: not one a page.
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len([m for m in warnings if "returned twice in [" in m]) == 1, warnings
+    (summary,) = [m for m in warnings if m.startswith("The API returned")]
+    said = re.search(r"returned (\d+) CDR\(s\) twice in (\d+) pages", summary)
+    seen: set[str] = set()
+    repeated, pages = 0, 0
+    for response in served:
+        again = sum(1 for cdr_id in response if cdr_id in seen)
+        repeated, pages = repeated + again, pages + (again > 0)
+        seen.update(response)
+    assert pages >= 5
+    assert (int(said.group(1)), int(said.group(2))) == (repeated, pages)
 
 
 def test_sigterm_exits_promptly_with_a_state_that_resumes_without_a_gap(make_sim, tmp_path):
