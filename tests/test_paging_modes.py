@@ -12,20 +12,26 @@ import json
 import signal
 import time
 from collections import Counter
+from itertools import pairwise
 
 import pytest
 
 from tap_voiso.errors import IncompleteWindowError, VoisoAPIError
+from tap_voiso.windows import iso_ms
 from tests.conftest import (
+    END,
     SHORT_END,
+    START,
     assert_exactly_once,
     parse_messages,
+    queries,
     run_cli,
     run_tap,
     singer_lines,
     start_cli,
     tap_config,
 )
+from voiso_simulator.data import parse_iso
 
 
 def test_no_cursor_at_all_reads_every_window_by_offset(make_sim):
@@ -209,3 +215,38 @@ def test_an_absurd_total_stops_the_run_instead_of_building_windows(make_sim, tmp
     assert "more than the 100,000 a split may make" in result.stderr
     assert time.monotonic() - began < 30
     assert len(server.simulator.requests) == 1
+
+
+# The tests' range is 182 days, so at the default concurrency it opens as 6 windows. Here
+# the data spans the whole range, with 1,200 CDRs in one millisecond exactly on the edge
+# between the 3rd opening window and the 4th (the middle of the range).
+@pytest.mark.parametrize(
+    "mode",
+    [
+        {},
+        {"order": "desc"},
+        {"order": "shuffle"},
+        {"cursors": False},
+        {"cursor_expire_every": 2},
+        {"send_total": False},
+        {"total_cap": 10_000},
+        {"total_cap": 10_000, "cursors": False},
+    ],
+    ids=lambda mode: ",".join(f"{k}={v}" for k, v in mode.items()) or "default",
+)
+def test_a_long_range_opens_as_windows_and_every_cdr_comes_once(make_sim, mode):
+    server = make_sim(records=30_000, burst=1200, start=START, span_days=182, **mode)
+    sim = server.simulator
+    middle = (parse_iso(START) + parse_iso(END)) // 2
+    assert sum(1 for t in sim.dataset.started if t == middle) == 1200  # the burst is on the edge
+    result = run_tap(tap_config(server))
+    assert_exactly_once(result, server)
+    first_pages = {
+        (q["started_at[gte]"][0], q["started_at[lt]"][0])
+        for q in queries(server)
+        if "offset" not in q and "cursor" not in q
+    }
+    start, span = parse_iso(START), parse_iso(END) - parse_iso(START)
+    edges = [iso_ms(start + span * i // 6) for i in range(7)]
+    assert edges[3] == iso_ms(middle)
+    assert set(pairwise(edges)) <= first_pages  # the 6 opening windows
