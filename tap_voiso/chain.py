@@ -158,8 +158,7 @@ class _Pass:
     cursors: set[str] = field(default_factory=set)
     cursor_seen: bool = False  # a page of this pass came with a cursor: the API has them
     empty_run: int = 0
-    last_count: int = 0  # CDRs on the page last received, and on the one before it
-    prev_count: int = 0
+    last_full: bool = False  # the last page that held any CDRs was full
     last_outside: int = 0  # CDRs on the page last received that lie outside the window
 
     @property
@@ -337,18 +336,18 @@ class Chain:
 
         A count that matches the total confirms the end; so does a page asked for
         without a cursor, or a short page of this window's CDRs. An empty page for a
-        cursor after a full page, a full page with no cursor to go on, or a page for
-        a cursor that holds CDRs of another window does not.
+        cursor after a full page (empty pages with a cursor between them included), a
+        full page with no cursor to go on, or a page for a cursor that holds CDRs of
+        another window does not.
         """
         if this.total is not None and this.distinct >= this.total:
             return False
-        full = self._planner.page_size
-        if page.count >= full:
+        if page.count >= self._planner.page_size:
             return True
         if token.cursor is None:
             return False
         if page.count == 0:
-            return this.prev_count >= full
+            return this.last_full
         return this.last_outside > 0
 
     def _confirmation(self, this: _Pass) -> PageToken:
@@ -404,7 +403,9 @@ class Chain:
         # one too few re-reads a CDR at the next offset; one too many would skip one).
         this.received += page.count - outside
         this.cursor_seen = this.cursor_seen or page.next_cursor is not None
-        this.prev_count, this.last_count, this.last_outside = this.last_count, page.count, outside
+        this.last_outside = outside
+        if page.count:
+            this.last_full = page.count >= self._planner.page_size
         return PageRead(self.window, page, fresh, repeats)
 
     def _next_token(self, page: Page, this: _Pass) -> PageToken:

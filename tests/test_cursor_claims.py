@@ -46,18 +46,20 @@ def end_checks(caplog: pytest.LogCaptureFixture) -> tuple[int, int]:
 
 
 @pytest.mark.parametrize(
-    ("order", "send_total", "concurrency"),
+    ("order", "send_total", "concurrency", "empty_page_every"),
     [
-        ("asc", False, 12),
-        ("desc", False, 12),
-        ("shuffle", False, 12),
-        ("asc", False, 1),
-        ("asc", True, 1),  # one at a time: pages by cursor even with a total
-        ("shuffle", True, 1),
+        ("asc", False, 12, 0),
+        ("desc", False, 12, 0),
+        ("shuffle", False, 12, 0),
+        ("asc", False, 1, 0),
+        ("asc", True, 1, 0),  # one at a time: pages by cursor even with a total
+        ("shuffle", True, 1, 0),
+        # Empty pages that carry a cursor on: the full page before them still counts.
+        ("asc", False, 12, 2),
     ],
 )
 def test_an_expired_cursor_answered_as_a_last_page_is_confirmed_and_read_on(
-    make_sim, caplog, order, send_total, concurrency
+    make_sim, caplog, order, send_total, concurrency, empty_page_every
 ):
     server = make_sim(
         records=20_000,
@@ -66,6 +68,7 @@ def test_an_expired_cursor_answered_as_a_last_page_is_confirmed_and_read_on(
         send_total=send_total,
         cursor_expire_every=5,
         expired_cursor="empty",
+        empty_page_every=empty_page_every,
     )
     caplog.set_level(logging.INFO, logger="tap-voiso")
     result = run_tap(tap_config(server, end_date=SHORT_END, concurrency=concurrency))
@@ -101,7 +104,7 @@ def test_a_cursor_handed_to_another_window_is_never_trusted(make_sim, tmp_path, 
             records=5_000,
             burst=0,
             send_total=send_total,
-            cursor_mix_every=3,
+            cursor_mix_every=10,
             latency_ms=3,
             fault_seed=attempt,
         )
