@@ -24,7 +24,7 @@ import statistics
 from dataclasses import dataclass, field
 from typing import Any
 
-from tap_voiso.windows import iso_ms
+from tap_voiso.cdrs.windows import iso_ms
 from tests.conftest import run_tap, tap_config
 from voiso_simulator import DatasetSpec, SimConfig, SimServer, Simulator, start
 from voiso_simulator.data import parse_iso

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 from singer_sdk import typing as th
 
-from tap_voiso.redact import display_url
+from tap_voiso.shared.redact import display_url
 
 MAX_PAGE_SIZE = 1000
 # Limit/offset paging reaches only the first 10,000 CDRs of a result set.

@@ -14,12 +14,13 @@ from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.helpers.capabilities import CapabilitiesEnum, PluginCapabilities, TapCapabilities
 from singer_sdk.tap_base import CliTestOptionValue
 
-from tap_voiso import redact, settings, signals
-from tap_voiso import state as state_file
-from tap_voiso.errors import Interrupted, VoisoError
-from tap_voiso.output import StateFlushingWriter
-from tap_voiso.passthrough import RecordPath
-from tap_voiso.streams import CHANNEL_STREAMS, CdrsStream
+from tap_voiso import settings
+from tap_voiso.cdrs.streams import CHANNEL_STREAMS, CdrsStream
+from tap_voiso.shared import redact, signals
+from tap_voiso.shared import state as state_file
+from tap_voiso.shared.errors import Interrupted, VoisoError
+from tap_voiso.shared.output import StateFlushingWriter
+from tap_voiso.shared.passthrough import RecordPath
 
 if TYPE_CHECKING:
     import click

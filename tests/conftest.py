@@ -19,7 +19,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tap_voiso import retries
+from tap_voiso.shared import retries
 from tap_voiso.tap import TapVoiso
 from voiso_simulator import DEFAULT_KEY, DatasetSpec, SimConfig, SimServer, Simulator, serving
 

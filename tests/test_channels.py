@@ -8,8 +8,8 @@ from collections import Counter
 import jsonschema
 import pytest
 
-from tap_voiso.schemas import DATA_BY_TYPE
-from tap_voiso.streams import CHANNEL_STREAMS
+from tap_voiso.cdrs.schemas import DATA_BY_TYPE
+from tap_voiso.cdrs.streams import CHANNEL_STREAMS
 from tap_voiso.tap import TapVoiso
 from tests.conftest import catalog_selecting, queries, run_tap, tap_config
 

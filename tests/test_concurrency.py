@@ -13,13 +13,13 @@ from datetime import datetime, timezone
 import msgspec
 import pytest
 
-from tap_voiso.chain import Chain, PageRead, WindowDone
-from tap_voiso.errors import VoisoAPIError
-from tap_voiso.pages import Page, PageToken
-from tap_voiso.planner import Planner
-from tap_voiso.retries import Stopped
-from tap_voiso.scheduler import PagesInMemory, read_windows
-from tap_voiso.windows import PAGES_HELD_PER_READER, Window
+from tap_voiso.cdrs.chain import Chain, PageRead, WindowDone
+from tap_voiso.cdrs.pages import Page, PageToken
+from tap_voiso.cdrs.planner import Planner
+from tap_voiso.cdrs.scheduler import PagesInMemory, read_windows
+from tap_voiso.cdrs.windows import PAGES_HELD_PER_READER, Window
+from tap_voiso.shared.errors import VoisoAPIError
+from tap_voiso.shared.retries import Stopped
 from tests.conftest import queries, run_tap, tap_config
 from voiso_simulator.data import parse_iso
 

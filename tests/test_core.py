@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 from singer_sdk.testing import get_tap_test_class
 
-from tap_voiso.streams import CHANNEL_STREAMS
+from tap_voiso.cdrs.streams import CHANNEL_STREAMS
 from tap_voiso.tap import TapVoiso
 from tests.conftest import catalog_selecting, sim_server
 from voiso_simulator import DEFAULT_KEY, serving

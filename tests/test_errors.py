@@ -13,9 +13,9 @@ import pytest
 import requests
 from singer_sdk.exceptions import RetriableAPIError
 
-from tap_voiso import retries
-from tap_voiso.errors import VoisoError
-from tap_voiso.retries import next_wait, retry_after_seconds
+from tap_voiso.shared import retries
+from tap_voiso.shared.errors import VoisoError
+from tap_voiso.shared.retries import next_wait, retry_after_seconds
 from tests.conftest import SHORT_END, log_records, run_cli, run_tap, tap_config
 
 SECRET = "sk-live-9f8e7d6c5b4a-DO-NOT-LOG"

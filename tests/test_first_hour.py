@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from tap_voiso.errors import VoisoError
+from tap_voiso.shared.errors import VoisoError
 from tests.conftest import ROOT, catalog_selecting, run_cli, run_tap, tap_config, write_json
 
 ERROR_LINE = re.compile(r"\|\s+ERROR\s+\|")
@@ -61,7 +61,7 @@ def test_an_unexpected_crash_still_gets_the_sdks_line(make_sim, monkeypatch, cap
     def boom(*_args, **_kwargs):
         raise RuntimeError("not a VoisoError")
 
-    monkeypatch.setattr("tap_voiso.streams.CdrsStream._fresh_records", boom)
+    monkeypatch.setattr("tap_voiso.cdrs.streams.CdrsStream._fresh_records", boom)
     with pytest.raises(RuntimeError):
         run_tap(tap_config(server))
     assert "An unhandled error occurred while syncing 'cdrs'" in caplog.text

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from tap_voiso.client import MAX_BODY_BYTES
+from tap_voiso.shared.http import MAX_BODY_BYTES
 from tests.conftest import END, SHORT_END, START, run_cli, sim_server
 from tests.hostile import (
     Drip,

@@ -10,7 +10,7 @@ from collections import Counter
 
 import pytest
 
-from tap_voiso.windows import iso_ms
+from tap_voiso.cdrs.windows import iso_ms
 from tests.conftest import (
     bookmark_of,
     parse_messages,

@@ -12,8 +12,8 @@ from __future__ import annotations
 import pytest
 
 from benchmarks.hourly import BACKFILL_UNTIL, FIRST_DAY, HOUR_MS, SPEC, run_schedule
+from tap_voiso.cdrs.windows import iso_ms
 from tap_voiso.settings import DEFAULT_LOOKBACK_MINUTES
-from tap_voiso.windows import iso_ms
 from tests.conftest import catalog_selecting, queries, run_tap, tap_config
 from voiso_simulator.data import parse_iso
 

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from tap_voiso.cdrs.windows import iso_ms, to_ms
 from tap_voiso.settings import DEFAULT_LOOKBACK_MINUTES
-from tap_voiso.windows import iso_ms, to_ms
 from tests.conftest import ROOT, check_bookmarks, queries
 from tests.postgres import Postgres, postgres_server
 from voiso_simulator import DEFAULT_KEY, SimServer

@@ -16,7 +16,7 @@ from singer_sdk import Stream
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.io_base import SingerWriter
 
-from tap_voiso.streams import CdrsStream
+from tap_voiso.cdrs.streams import CdrsStream
 from tap_voiso.tap import TapVoiso
 from tests.conftest import (
     catalog_selecting,

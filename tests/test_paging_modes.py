@@ -16,8 +16,8 @@ from itertools import pairwise
 
 import pytest
 
-from tap_voiso.errors import IncompleteWindowError, VoisoAPIError
-from tap_voiso.windows import iso_ms
+from tap_voiso.cdrs.windows import iso_ms
+from tap_voiso.shared.errors import IncompleteWindowError, VoisoAPIError
 from tests.conftest import (
     END,
     SHORT_END,

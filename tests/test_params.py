@@ -6,9 +6,9 @@ import re
 
 import pytest
 
-from tap_voiso.client import PageToken
+from tap_voiso.cdrs.windows import Window
+from tap_voiso.shared.http import PageToken
 from tap_voiso.tap import TapVoiso
-from tap_voiso.windows import Window
 from tests.conftest import run_tap, tap_config
 
 WINDOW = Window(1769904000000, 1769990400000)  # 2026-02-01 .. 2026-02-02 UTC

@@ -16,8 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tap_voiso.errors import OffsetCapError, TooManyWindowsError
-from tap_voiso.planner import (
+from tap_voiso.cdrs.planner import (
     CAPPED_PARTS,
     MAX_SPLIT_WINDOWS,
     OPENING_SPAN_MS,
@@ -29,8 +28,9 @@ from tap_voiso.planner import (
     Follow,
     Planner,
 )
+from tap_voiso.cdrs.windows import Window
 from tap_voiso.settings import OFFSET_CAP
-from tap_voiso.windows import Window
+from tap_voiso.shared.errors import OffsetCapError, TooManyWindowsError
 
 HOUR = 3_600_000
 DAY = 24 * HOUR

@@ -11,9 +11,9 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from singer_sdk.exceptions import ConfigValidationError
 
-from tap_voiso.errors import IncompleteWindowError, VoisoError
-from tap_voiso.schemas import cdr_schema
+from tap_voiso.cdrs.schemas import cdr_schema
 from tap_voiso.settings import CONFIG_SCHEMA
+from tap_voiso.shared.errors import IncompleteWindowError, VoisoError
 from tap_voiso.tap import TapVoiso
 from tests.conftest import run_tap, sim_server, tap_config
 from voiso_simulator import serving

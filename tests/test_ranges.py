@@ -6,9 +6,9 @@ from datetime import datetime, timezone
 
 import pytest
 
-from tap_voiso.ranges import sync_ranges
+from tap_voiso.cdrs.ranges import sync_ranges
+from tap_voiso.cdrs.windows import EARLIEST, Window
 from tap_voiso.settings import DEFAULTS, Settings
-from tap_voiso.windows import EARLIEST, Window
 
 RUN_START = datetime(2026, 3, 10, 12, 0, tzinfo=timezone.utc)
 

@@ -16,7 +16,7 @@ from contextlib import ExitStack
 import pytest
 import requests
 
-from tap_voiso.retries import RateLimit, RequestSlots, Stopped
+from tap_voiso.shared.retries import RateLimit, RequestSlots, Stopped
 from tests.conftest import SHORT_END, parse_messages, run_cli, run_tap, tap_config
 from voiso_simulator import DEFAULT_KEY
 

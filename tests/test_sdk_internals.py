@@ -1,4 +1,4 @@
-"""Pins of the Singer SDK internals the tap relies on (listed in `tap_voiso/passthrough.py`).
+"""Pins of the Singer SDK internals the tap relies on (listed in `tap_voiso/shared/passthrough.py`).
 
 Each test exercises the SDK itself, through a tiny tap of its own (not tap-voiso), so
 an SDK release that renames, moves or changes one of these fails here, naming it,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import jsonschema
 
-from tap_voiso.schemas import cdr_schema
+from tap_voiso.cdrs.schemas import cdr_schema
 from tests.conftest import END, run_tap, tap_config
 
 

@@ -17,8 +17,8 @@ import msgspec
 import requests
 from singer_sdk.exceptions import RetriableAPIError
 
-from tap_voiso.redact import SECRETS
-from tap_voiso.windows import Window
+from tap_voiso.cdrs.windows import Window
+from tap_voiso.shared.redact import SECRETS
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from tap_voiso.cdrs.windows import EARLIEST, Window, to_ms
 from tap_voiso.settings import Settings
-from tap_voiso.windows import EARLIEST, Window, to_ms
 
 MINUTE_MS = 60_000
 

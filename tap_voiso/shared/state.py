@@ -12,9 +12,9 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from tap_voiso.errors import StateError
+from tap_voiso.cdrs.windows import iso_ms, to_ms
 from tap_voiso.settings import parse_datetime
-from tap_voiso.windows import iso_ms, to_ms
+from tap_voiso.shared.errors import StateError
 
 RESET = (
     "Fix it, or reset the state: `meltano state clear <state id>` (Meltano), or run "

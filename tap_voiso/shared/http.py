@@ -27,24 +27,24 @@ from singer_sdk.exceptions import RetriableAPIError
 from singer_sdk.streams import RESTStream
 from singer_sdk.streams.rest import PageContext
 
-from tap_voiso.errors import (
+from tap_voiso.cdrs.pages import Page, PageToken, parse_page
+from tap_voiso.settings import Settings
+from tap_voiso.shared.errors import (
     BadResponseError,
     RateLimitError,
     ResponseTooLargeError,
     RetriesExhaustedError,
     VoisoAPIError,
 )
-from tap_voiso.failures import causes, describe, describe_certificate, unresolved
-from tap_voiso.pages import Page, PageToken, parse_page
-from tap_voiso.redact import display_url
-from tap_voiso.retries import (
+from tap_voiso.shared.failures import causes, describe, describe_certificate, unresolved
+from tap_voiso.shared.redact import display_url
+from tap_voiso.shared.retries import (
     TRANSIENT_ERRORS,
     RateLimit,
     RateLimitStalled,
     RequestSlots,
     Retrier,
 )
-from tap_voiso.settings import Settings
 
 # Statuses worth retrying besides 5xx.
 RETRY_STATUSES = (408, 429)

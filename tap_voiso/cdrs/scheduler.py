@@ -42,14 +42,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from tap_voiso.chain import Chain, Event, PageRead, Split, Strays, WindowDone
-from tap_voiso.cursors import CursorLedger
-from tap_voiso.errors import Interrupted
-from tap_voiso.pages import Page, PageToken
-from tap_voiso.planner import Planner
-from tap_voiso.retries import Stopped
-from tap_voiso.signals import Interrupt
-from tap_voiso.windows import PAGES_HELD_PER_READER, Window
+from tap_voiso.cdrs.chain import Chain, Event, PageRead, Split, Strays, WindowDone
+from tap_voiso.cdrs.cursors import CursorLedger
+from tap_voiso.cdrs.pages import Page, PageToken
+from tap_voiso.cdrs.planner import Planner
+from tap_voiso.cdrs.windows import PAGES_HELD_PER_READER, Window
+from tap_voiso.shared.errors import Interrupted
+from tap_voiso.shared.retries import Stopped
+from tap_voiso.shared.signals import Interrupt
 
 # How often a waiting consumer looks at `interrupt` and at readers that finished (to
 # start the next windows), in seconds.

@@ -19,7 +19,7 @@ from typing import TypeVar
 import requests
 from singer_sdk.exceptions import RetriableAPIError
 
-from tap_voiso.failures import describe, unresolved
+from tap_voiso.shared.failures import describe, unresolved
 
 # First wait between tries (doubling each time), the longest such wait, and the
 # most of a server's Retry-After we honour.

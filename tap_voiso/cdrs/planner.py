@@ -39,9 +39,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import groupby, pairwise
 
-from tap_voiso.errors import OffsetCapError, TooManyWindowsError
+from tap_voiso.cdrs.windows import Window
 from tap_voiso.settings import OFFSET_CAP
-from tap_voiso.windows import Window
+from tap_voiso.shared.errors import OffsetCapError, TooManyWindowsError
 
 # Parts are cut to hold this share of what a window may hold: data is uneven, and a
 # part the model under-estimates still fits (business hours, a campaign hour).

@@ -24,7 +24,7 @@ from typing import Any
 
 import msgspec
 
-from tap_voiso.errors import SchemaChangeError
+from tap_voiso.shared.errors import SchemaChangeError
 
 EVOLVE, FREEZE, FAIL = "evolve", "freeze", "fail"
 # A selection short of everything: a field nobody selected is dropped, quietly.

@@ -21,21 +21,13 @@ from typing import Any, ClassVar
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.singerlib.catalog import REPLICATION_FULL_TABLE
 
-from tap_voiso.chain import PageRead, Repeats, WindowDone
-from tap_voiso.client import VoisoStream
-from tap_voiso.cursors import CursorLedger
-from tap_voiso.errors import OneLinePerStop, RetriesExhaustedError, StateError
-from tap_voiso.evolution import DROP, SchemaEvolution
-from tap_voiso.failures import describe
-from tap_voiso.pages import PageToken
-from tap_voiso.passthrough import RecordPath, cdr_count, raw_page
-from tap_voiso.planner import Planner
-from tap_voiso.progress import Progress
-from tap_voiso.ranges import sync_ranges
-from tap_voiso.records import RecordChecker
-from tap_voiso.retries import TRANSIENT_ERRORS, Retrier
-from tap_voiso.scheduler import read_windows
-from tap_voiso.schemas import (
+from tap_voiso.cdrs.chain import PageRead, Repeats, WindowDone
+from tap_voiso.cdrs.cursors import CursorLedger
+from tap_voiso.cdrs.pages import PageToken
+from tap_voiso.cdrs.planner import Planner
+from tap_voiso.cdrs.ranges import sync_ranges
+from tap_voiso.cdrs.scheduler import read_windows
+from tap_voiso.cdrs.schemas import (
     DATA_BY_TYPE,
     cdr_schema,
     channel_api_schema,
@@ -43,9 +35,17 @@ from tap_voiso.schemas import (
     lift_schema,
     lifted_name,
 )
+from tap_voiso.cdrs.windows import Window, iso_ms, to_ms
 from tap_voiso.settings import parse_datetime
-from tap_voiso.signals import INTERRUPT
-from tap_voiso.windows import Window, iso_ms, to_ms
+from tap_voiso.shared.errors import OneLinePerStop, RetriesExhaustedError, StateError
+from tap_voiso.shared.evolution import DROP, SchemaEvolution
+from tap_voiso.shared.failures import describe
+from tap_voiso.shared.http import VoisoStream
+from tap_voiso.shared.passthrough import RecordPath, cdr_count, raw_page
+from tap_voiso.shared.progress import Progress
+from tap_voiso.shared.records import RecordChecker
+from tap_voiso.shared.retries import TRANSIENT_ERRORS, Retrier
+from tap_voiso.shared.signals import INTERRUPT
 
 # The shape of a CDR as the API sends it, which every page is checked against.
 API_SCHEMA = cdr_schema()

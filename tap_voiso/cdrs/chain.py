@@ -37,12 +37,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from tap_voiso.cursors import CursorLedger, shown
-from tap_voiso.errors import CursorLoopError, IncompleteWindowError, OffsetCapError
-from tap_voiso.pages import Page, PageToken
-from tap_voiso.planner import AtOnce, Cut, FirstPage, Planner
+from tap_voiso.cdrs.cursors import CursorLedger, shown
+from tap_voiso.cdrs.pages import Page, PageToken
+from tap_voiso.cdrs.planner import AtOnce, Cut, FirstPage, Planner
+from tap_voiso.cdrs.windows import Window, iso_ms, started_ms
 from tap_voiso.settings import OFFSET_CAP
-from tap_voiso.windows import Window, iso_ms, started_ms
+from tap_voiso.shared.errors import CursorLoopError, IncompleteWindowError, OffsetCapError
 
 # Empty pages in a row that still carry a new cursor before the chain counts as a loop.
 MAX_EMPTY_PAGES = 20

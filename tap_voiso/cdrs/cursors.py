@@ -20,8 +20,8 @@ import hashlib
 import threading
 from dataclasses import dataclass
 
-from tap_voiso.errors import CursorLoopError
-from tap_voiso.windows import Window
+from tap_voiso.cdrs.windows import Window
+from tap_voiso.shared.errors import CursorLoopError
 
 # Characters of a cursor a message shows: cursors are opaque, and may be long.
 CURSOR_SHOWN = 40

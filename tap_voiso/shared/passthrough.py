@@ -54,7 +54,7 @@ from singer_sdk.helpers._catalog import pop_deselected_record_properties
 from singer_sdk.mapper import SameRecordTransform
 from singer_sdk.singerlib.messages import RecordMessage
 
-from tap_voiso.output import RawRecordMessage, StateFlushingWriter
+from tap_voiso.shared.output import RawRecordMessage, StateFlushingWriter
 
 
 @dataclass(slots=True)
