@@ -7,6 +7,7 @@ import io
 import json
 import signal
 import sys
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from singer_sdk import Stream, Tap
@@ -18,6 +19,7 @@ from tap_voiso import settings
 from tap_voiso.cdrs.streams import CHANNEL_STREAMS, CdrsStream
 from tap_voiso.shared import redact, signals
 from tap_voiso.shared import state as state_file
+from tap_voiso.shared.api import Api
 from tap_voiso.shared.errors import Interrupted, VoisoError
 from tap_voiso.shared.output import StateFlushingWriter
 from tap_voiso.shared.passthrough import RecordPath
@@ -75,6 +77,11 @@ class TapVoiso(Tap):
         if TapVoiso._cli_tap is None and type(self)._in_cli:
             TapVoiso._cli_tap = self
             signals.install()
+
+    @cached_property
+    def api(self) -> Api:
+        """The run's one connection to Voiso, shared by every stream: one pace per API key."""
+        return Api(settings.Settings.from_config(self.config), self.logger)
 
     def load_state(self, state: dict[str, Any]) -> None:
         """The SDK's, for a state checked first, and unwrapped from Meltano's `singer_state`.

@@ -6,8 +6,8 @@ import re
 
 import pytest
 
+from tap_voiso.cdrs.pages import PageToken
 from tap_voiso.cdrs.windows import Window
-from tap_voiso.shared.http import PageToken
 from tap_voiso.tap import TapVoiso
 from tests.conftest import run_tap, tap_config
 

@@ -18,12 +18,14 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any, ClassVar
 
+import requests
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.singerlib.catalog import REPLICATION_FULL_TABLE
+from singer_sdk.streams.rest import PageContext
 
 from tap_voiso.cdrs.chain import PageRead, Repeats, WindowDone
 from tap_voiso.cdrs.cursors import CursorLedger
-from tap_voiso.cdrs.pages import PageToken
+from tap_voiso.cdrs.pages import Page, PageToken, parse_page
 from tap_voiso.cdrs.planner import Planner
 from tap_voiso.cdrs.ranges import sync_ranges
 from tap_voiso.cdrs.scheduler import read_windows
@@ -38,14 +40,13 @@ from tap_voiso.cdrs.schemas import (
 from tap_voiso.cdrs.windows import Window, iso_ms, to_ms
 from tap_voiso.settings import parse_datetime
 from tap_voiso.shared.errors import OneLinePerStop, RetriesExhaustedError, StateError
-from tap_voiso.shared.evolution import DROP, SchemaEvolution
+from tap_voiso.shared.evolving import EvolvingStream
 from tap_voiso.shared.failures import describe
-from tap_voiso.shared.http import VoisoStream
-from tap_voiso.shared.passthrough import RecordPath, cdr_count, raw_page
+from tap_voiso.shared.passthrough import cdr_count, raw_page
 from tap_voiso.shared.progress import Progress
-from tap_voiso.shared.records import RecordChecker
 from tap_voiso.shared.retries import TRANSIENT_ERRORS, Retrier
 from tap_voiso.shared.signals import INTERRUPT
+from tap_voiso.shared.stream import VoisoStream
 
 # The shape of a CDR as the API sends it, which every page is checked against.
 API_SCHEMA = cdr_schema()
@@ -54,10 +55,11 @@ ONE_LINE_PER_STOP = OneLinePerStop()
 PROBE_TRIES = 2
 
 
-class CdrsStream(RecordPath, VoisoStream):
+class CdrsStream(EvolvingStream, VoisoStream):
     """Every CDR, all types, incremental on `started_at`."""
 
     name = "cdrs"
+    path = "/api/v4/reporting/cdrs"
     primary_keys = ("id",)
     replication_key = "started_at"
     schema = API_SCHEMA
@@ -112,6 +114,60 @@ class CdrsStream(RecordPath, VoisoStream):
         super().__init__(*args, **kwargs)
         self.logger.addFilter(ONE_LINE_PER_STOP)
 
+    @property
+    def schema_changes(self) -> str:
+        """The `schema_changes` setting."""
+        return self.settings.schema_changes
+
+    def get_url_params(
+        self, context: Mapping[str, Any] | None, next_page_token: PageToken | None
+    ) -> dict[str, Any]:
+        """Window bounds, the configured filters, `limit`, and the cursor and offset if any.
+
+        Every page repeats the filters: the cursor is a keyset position that carries
+        none of them. A cursor goes with the offset it stands for, which the API falls
+        back to if the cursor has expired.
+        """
+        params: dict[str, Any] = {}
+        if next_page_token is not None:
+            params.update(next_page_token.window.params)
+        params.update(self.settings.filters)
+        params["limit"] = self.settings.page_size
+        if next_page_token is not None:
+            if next_page_token.cursor is not None:
+                params["cursor"] = next_page_token.cursor
+            if next_page_token.offset:
+                params["offset"] = next_page_token.offset
+        return params
+
+    def prepare_page_request(self, token: PageToken) -> requests.PreparedRequest:
+        """The exact request for one page (no I/O: tests assert on it directly).
+
+        Brackets go out percent-encoded (`type%5B%5D=call`): urllib3 encodes them
+        whatever the caller builds, and servers decode both forms alike.
+        """
+        http_request = self.get_http_request(
+            page=PageContext(stream_context=None, next_page_token=token)
+        )
+        return self.build_prepared_request(
+            method=http_request.method,
+            url=http_request.url,
+            params=http_request.encode_params(),
+            headers=http_request.headers,
+        )
+
+    def fetch_page(self, token: PageToken, stop: threading.Event) -> Page:
+        """Request and parse one page, retrying transient failures, unless `stop` is set."""
+        prepared = self.prepare_page_request(token)
+        return self.api.call(
+            lambda: self.attempt(prepared, stop, parse_page),
+            stop,
+            reading=f"reading started_at in {token.window}",
+            then="The bookmark stays at the last completed window; the next run resumes "
+            "from there.",
+            page_size=self.settings.page_size,
+        )
+
     def probe(self) -> int | None:
         """One request over the whole configured range: what the key can see (`--test`).
 
@@ -122,9 +178,9 @@ class CdrsStream(RecordPath, VoisoStream):
         window = new if late is None else Window(late.start_ms, new.end_ms)
         prepared = self.prepare_page_request(PageToken(window))
         stop = threading.Event()
-        retrier = Retrier(PROBE_TRIES, self.retrier.rate_limit, self.logger)
+        retrier = Retrier(PROBE_TRIES, self.api.rate_limit, self.logger)
         try:
-            page = retrier.call(lambda: self._send_and_parse(prepared, stop), stop)
+            page = retrier.call(lambda: self.attempt(prepared, stop, parse_page), stop)
         except TRANSIENT_ERRORS as exc:
             msg = (
                 f"{describe(exc)} ({PROBE_TRIES} tries). Check `api_url` or `cluster_id`, "
@@ -132,11 +188,6 @@ class CdrsStream(RecordPath, VoisoStream):
             )
             raise RetriesExhaustedError(msg) from exc
         return page.total
-
-    @cached_property
-    def checker(self) -> RecordChecker:
-        """Checks each page against the stream's schema in the API's record shape."""
-        return RecordChecker(self.api_schema, self.logger)
 
     @cached_property
     def cursors(self) -> CursorLedger:
@@ -147,39 +198,6 @@ class CdrsStream(RecordPath, VoisoStream):
     def repeats(self) -> Repeats:
         """CDRs the API sent twice in a window: one WARNING, and a sum at the run's end."""
         return Repeats(self.logger.warning, self.logger.debug)
-
-    @cached_property
-    def evolution(self) -> SchemaEvolution:
-        """What a field the schema does not declare does: the `schema_changes` setting.
-
-        With a selection short of everything (or a catalog schema that leaves
-        properties out), a field nobody could select is dropped instead.
-        """
-        mode = self.settings.schema_changes
-        if not self.all_selected or self.catalog_removes:
-            mode = DROP
-        return SchemaEvolution(
-            self.api_schema, stream=self.name, mode=mode, logger=self.logger, name=self.field_name
-        )
-
-    def field_name(self, path: tuple[str, ...]) -> str:
-        """A field of the API's record (by path) as this stream's users know it."""
-        return ".".join(path)
-
-    def stream_schema(self, api_schema: dict[str, Any]) -> dict[str, Any]:
-        """This stream's schema for records of the API's shape `api_schema`."""
-        return api_schema
-
-    def _declare_evolved_schema(self) -> None:
-        """Check against the evolved schema and send it: a SCHEMA before the records needing it.
-
-        Through the SDK's mapper, so stream maps and flattening see the new fields too.
-        """
-        self.checker.use_schema(self.evolution.schema)
-        self.schema = self.stream_schema(self.evolution.schema)
-        self._tap.mapper.register_raw_stream_schema(self.name, self.schema, self.primary_keys)
-        self._stream_maps = None  # the SDK's cache of `stream_maps`: rebuilt from the mapper
-        self._write_schema_message()
 
     def get_records(self, context: Mapping[str, Any] | None) -> Iterable[dict[str, Any]]:
         """Read late CDRs, then new ones, in windows, emitting and checkpointing in order.
@@ -202,7 +220,7 @@ class CdrsStream(RecordPath, VoisoStream):
         repeated = self.repeats.summary()
         if repeated:
             self.logger.warning("%s", repeated)
-        rate_limited = self.retrier.rate_limit.summary()
+        rate_limited = self.api.rate_limit.summary()
         if rate_limited:
             self.logger.info(rate_limited)
 
@@ -252,11 +270,7 @@ class CdrsStream(RecordPath, VoisoStream):
         records = event.page.records()
         if not all(event.fresh):
             records = [record for record, fresh in zip(records, event.fresh, strict=True) if fresh]
-        if not self.checker.fits(records):  # nearly every page fits: nothing new, nothing wrong
-            if self.evolution.apply(records):
-                self._declare_evolved_schema()
-            records = self.checker.check_page(records)
-        return self.page_items(records, extracted_at)
+        return self.page_items(self.conformed(records), extracted_at)
 
 
 class ChannelStream(CdrsStream):

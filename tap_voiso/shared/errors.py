@@ -20,6 +20,14 @@ class VoisoAPIError(VoisoError, FatalAPIError):
     """The API refused the request (401, 403, 422, 400, ...): retrying cannot help."""
 
 
+class MissingScopeError(VoisoAPIError):
+    """403: the key is valid but lacks the scope this endpoint needs."""
+
+
+class NotFoundError(VoisoAPIError):
+    """404: the object (a queue deleted since a CDR named it) or the endpoint is not there."""
+
+
 class RetriesExhaustedError(VoisoError):
     """A transient failure (5xx, timeout, dropped connection) outlasted `max_tries`."""
 

@@ -30,8 +30,9 @@ naming it, when an SDK release changes one):
 - `_sync_records` calling, for each item, `_generate_record_messages`, then
   `_increment_stream_state`, then the record counter's `increment()` once, right after
   writing it (`PageCounter` counts a page as its CDRs);
-- `Stream._tap`, the stream's tap: its public `message_writer` is flushed when a sync
-  ends (`get_sync_timer`, a public hook, returns `FlushingTimer`);
+- `Stream._tap`, the stream's tap (`tap_of`): its public `message_writer` is flushed
+  when a sync ends (`get_sync_timer`, a public hook, returns `FlushingTimer`), and it
+  holds the run's one connection to the API, which every stream shares;
 - the SIGTERM/SIGINT handlers the SDK sets in `PluginBase._setup_signal_handlers`
   during `__init__`, which `signals.install` replaces after it.
 
@@ -160,6 +161,11 @@ class FlushingTimer(metrics.Timer):
             self._flush()
 
 
+def tap_of(stream: Stream) -> Any:
+    """The stream's tap (`Stream._tap`, pinned): where the run's shared connection lives."""
+    return stream._tap
+
+
 class RecordPath(Stream):
     """The stream's side of the record loop: pages as items, windows as checkpoints."""
 
@@ -222,7 +228,7 @@ class RecordPath(Stream):
 
     def get_sync_timer(self) -> metrics.Timer:
         """The SDK's timer, writing out the queued output at the sync's end (`FlushingTimer`)."""
-        writer = self._tap.message_writer
+        writer = tap_of(self).message_writer
         flush = writer.flush if isinstance(writer, StateFlushingWriter) else lambda: None
         return FlushingTimer(super().get_sync_timer(), flush)
 
