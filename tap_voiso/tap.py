@@ -17,6 +17,7 @@ from singer_sdk.tap_base import CliTestOptionValue
 
 from tap_voiso import settings
 from tap_voiso.cdrs.streams import CHANNEL_STREAMS, CdrsStream
+from tap_voiso.directory.streams import DIRECTORY_STREAMS, DirectoryStream
 from tap_voiso.shared import redact, signals
 from tap_voiso.shared import state as state_file
 from tap_voiso.shared.api import Api
@@ -74,6 +75,8 @@ class TapVoiso(Tap):
                     "Config validation failed", errors=errors, schema=self.config_jsonschema
                 )
         self._warn_unknown_settings()
+        # Queue ids the CDRs of this run named: the `queues` stream's fallback.
+        self.cdr_queue_ids: set[int] = set()
         if TapVoiso._cli_tap is None and type(self)._in_cli:
             TapVoiso._cli_tap = self
             signals.install()
@@ -186,8 +189,15 @@ class TapVoiso(Tap):
             visible,
             self.config.get("start_date") or "the beginning",
         )
+        for directory in self.streams.values():
+            if isinstance(directory, DirectoryStream):
+                self.logger.info("Can the key read %s", directory.can_read())
         return True
 
     def discover_streams(self) -> list[Stream]:
         """The streams this tap offers."""
-        return [CdrsStream(self), *(stream(self) for stream in CHANNEL_STREAMS)]
+        return [
+            CdrsStream(self),
+            *(stream(self) for stream in CHANNEL_STREAMS),
+            *(stream(self) for stream in DIRECTORY_STREAMS),
+        ]

@@ -86,6 +86,45 @@ class _LooseEnvelope(msgspec.Struct):
     metadata: _Metadata
 
 
+class _Queue(msgspec.Struct):
+    id: Any = None
+
+
+class _Data(msgspec.Struct):
+    queue: _Queue | None = None
+
+
+class _QueueRow(msgspec.Struct):
+    data: _Data | None = None
+
+
+class _QueuePage(msgspec.Struct):
+    cdrs: list[_QueueRow]
+
+
+_QUEUE_PAGE = msgspec.json.Decoder(_QueuePage)
+
+
+def queue_ids(body: bytes) -> set[int]:
+    """The `data.queue.id` of a page's CDRs (the `queues` stream's fallback list).
+
+    Only the path to the id is decoded; a page where `data` or `queue` is not an
+    object (the record checker reports those) is read as plain JSON.
+    """
+    try:
+        found = [
+            row.data.queue.id
+            for row in _QUEUE_PAGE.decode(body).cdrs
+            if row.data and row.data.queue
+        ]
+    except msgspec.ValidationError:
+        rows = msgspec.json.decode(body).get("cdrs") or []
+        datas = [row.get("data") for row in rows if isinstance(row, dict)]
+        queues = [data.get("queue") for data in datas if isinstance(data, dict)]
+        found = [queue.get("id") for queue in queues if isinstance(queue, dict)]
+    return {i for i in found if isinstance(i, int) and not isinstance(i, bool)}
+
+
 class _RawPage(msgspec.Struct):
     cdrs: list[msgspec.Raw]
 

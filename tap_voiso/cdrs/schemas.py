@@ -10,15 +10,12 @@ from __future__ import annotations
 
 from singer_sdk import typing as th
 
-
-def _obj(*properties: th.Property) -> th.ObjectType:
-    """A nullable object that keeps keys it does not declare."""
-    return th.ObjectType(*properties, additional_properties=True)
+from tap_voiso.shared.typing import obj
 
 
 def _named(id_type: type[th.JSONTypeHelper]) -> th.ObjectType:
     """A related object: its id, its name now and when the CDR was made, deleted or not."""
-    return _obj(
+    return obj(
         th.Property("id", id_type),
         th.Property("name", th.StringType),
         th.Property("name_snapshot", th.StringType),
@@ -30,7 +27,7 @@ def _named(id_type: type[th.JSONTypeHelper]) -> th.ObjectType:
 NAMED_WITH_INT_ID = _named(th.IntegerType)
 NAMED_WITH_UUID = _named(th.UUIDType)
 
-USER = _obj(
+USER = obj(
     th.Property("id", th.StringType),
     th.Property("name", th.StringType),
     th.Property("email", th.StringType),
@@ -39,18 +36,18 @@ USER = _obj(
 )
 
 # `from` / `to`: a phone number, or a messaging channel account.
-PARTY = _obj(
+PARTY = obj(
     th.Property("type", th.StringType),
     th.Property("phone_number", th.StringType),
     th.Property(
         "channel_account",
-        _obj(
+        obj(
             th.Property("id", th.UUIDType),
             th.Property("channel", th.StringType),
             th.Property("identifier", th.StringType),
             th.Property(
                 "data",
-                _obj(th.Property("name", th.StringType), th.Property("username", th.StringType)),
+                obj(th.Property("name", th.StringType), th.Property("username", th.StringType)),
             ),
             th.Property("name_snapshot", th.StringType),
             th.Property("deleted", th.BooleanType),
@@ -58,12 +55,12 @@ PARTY = _obj(
     ),
 )
 
-RELATED_CALL = _obj(th.Property("id", th.UUIDType))
-WRAPUP_CODE = _obj(th.Property("code_snapshot", th.StringType))
-SLA_MEASURE = _obj(th.Property("value", th.NumberType), th.Property("status", th.StringType))
+RELATED_CALL = obj(th.Property("id", th.UUIDType))
+WRAPUP_CODE = obj(th.Property("code_snapshot", th.StringType))
+SLA_MEASURE = obj(th.Property("value", th.NumberType), th.Property("status", th.StringType))
 
 # Durations in seconds; calls report all six, conversations overall/queue/talk.
-DURATIONS = _obj(
+DURATIONS = obj(
     *(
         th.Property(name, th.NumberType)
         for name in ("overall", "dialing", "ivr", "queue", "talk", "hold")
@@ -91,7 +88,7 @@ CONVERSATION_DATA = (
     th.Property("durations", DURATIONS),
     th.Property(
         "service_level_agreements",
-        _obj(
+        obj(
             th.Property("first_response", SLA_MEASURE),
             th.Property("resolution", SLA_MEASURE),
             th.Property("avg_reply", SLA_MEASURE),
@@ -150,7 +147,7 @@ def cdr_schema() -> dict:
     """
     schema = th.PropertiesList(
         *COMMON_FIELDS,
-        th.Property("data", _obj(*_union_of_data_fields())),
+        th.Property("data", obj(*_union_of_data_fields())),
     ).to_dict()
     schema["additionalProperties"] = True
     return schema
@@ -171,7 +168,7 @@ def lifted_name(data_key: str) -> str:
 def channel_api_schema(cdr_type: str) -> dict:
     """One channel's CDRs as the API sends them: the common fields, `data` of that type only."""
     schema = th.PropertiesList(
-        *COMMON_FIELDS, th.Property("data", _obj(*DATA_BY_TYPE[cdr_type]))
+        *COMMON_FIELDS, th.Property("data", obj(*DATA_BY_TYPE[cdr_type]))
     ).to_dict()
     schema["additionalProperties"] = True
     return schema

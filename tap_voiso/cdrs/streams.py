@@ -25,7 +25,7 @@ from singer_sdk.streams.rest import PageContext
 
 from tap_voiso.cdrs.chain import PageRead, Repeats, WindowDone
 from tap_voiso.cdrs.cursors import CursorLedger
-from tap_voiso.cdrs.pages import Page, PageToken, parse_page
+from tap_voiso.cdrs.pages import Page, PageToken, parse_page, queue_ids
 from tap_voiso.cdrs.planner import Planner
 from tap_voiso.cdrs.ranges import sync_ranges
 from tap_voiso.cdrs.scheduler import read_windows
@@ -42,7 +42,7 @@ from tap_voiso.settings import parse_datetime
 from tap_voiso.shared.errors import OneLinePerStop, RetriesExhaustedError, StateError
 from tap_voiso.shared.evolving import EvolvingStream
 from tap_voiso.shared.failures import describe
-from tap_voiso.shared.passthrough import cdr_count, raw_page
+from tap_voiso.shared.passthrough import cdr_count, raw_page, tap_of
 from tap_voiso.shared.progress import Progress
 from tap_voiso.shared.retries import TRANSIENT_ERRORS, Retrier
 from tap_voiso.shared.signals import INTERRUPT
@@ -258,9 +258,18 @@ class CdrsStream(EvolvingStream, VoisoStream):
         note = str(checked) if checked.checked else None
         progress.finish(self.stream_state.get("replication_key_value"), note)
 
+    @cached_property
+    def queue_ids(self) -> set[int] | None:
+        """Where this run's CDRs' queue ids go, when the `queues` stream is selected."""
+        tap = tap_of(self)
+        queues = tap.streams.get("queues")
+        return tap.cdr_queue_ids if queues is not None and queues.selected else None
+
     def _fresh_records(self, event: PageRead) -> list[Any]:
         """A page's new CDRs, checked, as items of the SDK's record loop (`passthrough`)."""
         self.repeats.report(event)
+        if self.queue_ids is not None:
+            self.queue_ids.update(queue_ids(event.page.body))
         extracted_at = event.page.extracted_at
         if self.passes_through and self.checker.page_is_valid(event.page.body):
             raws = event.page.raw_records()

@@ -1,0 +1,315 @@
+"""The directory streams: `users`, `campaigns`, `queues`, `queue_members`.
+
+Each is a small class on the shared layer: a path, a scope, a schema, and how its
+lists are read (`lists.ListReader`: limit 100, offsets, the rest of a list at once).
+No modification time is documented for these objects, so each run reads them whole
+(FULL_TABLE). A key without a stream's scope (a CDR-only key, the common case) gets
+403 there: that stream emits its SCHEMA and no records, one WARNING names the scope
+to add, and every other stream runs as usual.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
+from functools import cached_property
+from typing import Any, ClassVar
+
+import msgspec
+import requests
+from singer_sdk.exceptions import RetriableAPIError
+
+from tap_voiso.directory.lists import ListPage, ListReader
+from tap_voiso.directory.schemas import (
+    CAMPAIGN_PROPERTIES,
+    QUEUE_MEMBER_PROPERTIES,
+    QUEUE_PROPERTIES,
+    USER_PROPERTIES,
+    schema_of,
+)
+from tap_voiso.shared.errors import MissingScopeError, NotFoundError
+from tap_voiso.shared.evolving import EvolvingStream
+from tap_voiso.shared.passthrough import tap_of
+from tap_voiso.shared.redact import SECRETS
+from tap_voiso.shared.stream import VoisoStream
+
+# The most a directory page holds (a larger `limit` is a 422). Not the CDR `page_size`.
+DIRECTORY_LIMIT = 100
+AGENT, SUPERVISOR = "agent", "supervisor"
+
+
+def _parse(key: str) -> Any:
+    """A body's `key` array (or object) and `metadata.total`; another shape is retried."""
+
+    def parse(response: requests.Response, body: bytes) -> tuple[list[Any], int | None]:
+        try:
+            decoded = msgspec.json.decode(SECRETS.scrub_bytes(body))
+        except (msgspec.DecodeError, RecursionError):
+            decoded = None
+        items = decoded.get(key) if isinstance(decoded, dict) else None
+        if isinstance(items, dict):  # one object: `{"queue": {...}}`
+            items = [items]
+        if not isinstance(items, list):
+            msg = f"HTTP {response.status_code} but the body holds no `{key}` list"
+            raise RetriableAPIError(msg, response)
+        metadata = decoded.get("metadata") if isinstance(decoded, dict) else None
+        total = metadata.get("total") if isinstance(metadata, dict) else None
+        ok = isinstance(total, int) and not isinstance(total, bool) and total >= 0
+        return [item for item in items if isinstance(item, dict)], total if ok else None
+
+    return parse
+
+
+class DirectoryStream(EvolvingStream, VoisoStream):
+    """A directory list read whole each run, by limit and offset."""
+
+    primary_keys: ClassVar[tuple[str, ...]] = ("id",)
+    replication_key = None
+    # On request, as the channel streams: a catalog (or Meltano's `select`) names them,
+    # and a run given no catalog reads CDRs only, as before these streams existed.
+    selected_by_default = False
+    # The key the response's array is under (`{"users": [...], "metadata": {...}}`).
+    items_key: ClassVar[str]
+
+    @property
+    def schema_changes(self) -> str:
+        """The `schema_changes` setting: the same for the directory as for CDRs."""
+        return self.settings.schema_changes
+
+    @property
+    def api_schema(self) -> dict[str, Any]:  # type: ignore[override]
+        """The stream's records as the API sends them: its own schema."""
+        return self.schema
+
+    def request_for(self, path: str, params: dict[str, Any]) -> requests.PreparedRequest:
+        """The exact GET of `path` with `params` (auth as every stream's)."""
+        return self.build_prepared_request(
+            method="GET", url=f"{self.url_base}{path}", params=params, headers=self.http_headers
+        )
+
+    def fetch(
+        self, path: str, params: dict[str, Any], key: str, stop: threading.Event
+    ) -> tuple[list[Any], int | None]:
+        """One response's objects and total, retried as any request."""
+        prepared = self.request_for(path, params)
+        return self.api.call(
+            lambda: self.attempt(prepared, stop, _parse(key)),
+            stop,
+            reading=f"reading {path}",
+            then="The directory is read whole each run: the next run reads it again.",
+            page_size=DIRECTORY_LIMIT,
+        )
+
+    def read_list(self, path: str, key: str, stop: threading.Event) -> Iterator[dict[str, Any]]:
+        """Every object of the list at `path`, once (`ListReader`)."""
+
+        def one(offset: int) -> ListPage:
+            params = {"limit": DIRECTORY_LIMIT, "offset": offset}
+            items, total = self.fetch(path, params, key, stop)
+            return ListPage(offset, items, total)
+
+        return ListReader(self._at_once(one), DIRECTORY_LIMIT, key).objects()
+
+    def _at_once(self, one: Any) -> Any:
+        """`one` over several arguments together (the run's request slots cap them)."""
+
+        def many(arguments: list[Any]) -> Iterator[Any]:
+            if len(arguments) == 1:
+                yield one(arguments[0])
+                return
+            workers = min(len(arguments), self.settings.concurrency)
+            with ThreadPoolExecutor(workers, thread_name_prefix=self.name) as pool:
+                yield from pool.map(one, arguments)
+
+        return many
+
+    def objects(self, stop: threading.Event) -> Iterator[dict[str, Any]]:
+        """The stream's records, in the API's shape."""
+        return self.read_list(self.path, self.items_key, stop)
+
+    def get_records(self, context: Mapping[str, Any] | None) -> Iterable[dict[str, Any]]:
+        """The whole list, checked and evolved, a page of items at a time; a 403 skips it."""
+        stop = threading.Event()
+        page: list[dict[str, Any]] = []
+        count = 0
+        try:
+            for record in self.objects(stop):
+                page.append(record)
+                if len(page) == DIRECTORY_LIMIT:
+                    yield from self._items(page)
+                    count, page = count + len(page), []
+        except MissingScopeError:
+            self.logger.warning(
+                "Stream `%s` skipped: the API key lacks the `%s` scope (HTTP 403). Add the "
+                "scope to the key in Voiso to load it; the other streams are read as usual.",
+                self.name,
+                self.scope,
+            )
+            return
+        finally:
+            stop.set()
+        yield from self._items(page)
+        self.logger.info("%s: %d records (read whole)", self.name, count + len(page))
+
+    def _items(self, records: list[dict[str, Any]]) -> list[Any]:
+        return self.page_items(self.conformed(records), datetime.now(timezone.utc))
+
+    def can_read(self) -> str:
+        """One request: what `--test` says of this stream."""
+        stop = threading.Event()
+        try:
+            self.fetch(self.path, {"limit": 1}, self.items_key, stop)
+        except MissingScopeError:
+            return f"{self.name}: no (the key lacks the `{self.scope}` scope)"
+        except NotFoundError:
+            return f"{self.name}: no list at {self.path} (HTTP 404)"
+        return f"{self.name}: yes"
+
+
+class UsersStream(DirectoryStream):
+    """Users with the teams they belong to and supervise: `GET /api/v4/users`."""
+
+    name = "users"
+    path = "/api/v4/users"
+    items_key = "users"
+    scope = "users.read"
+    schema = schema_of(USER_PROPERTIES)
+
+
+class CampaignsStream(DirectoryStream):
+    """Dialer campaigns: `GET /api/v4/campaigns`."""
+
+    name = "campaigns"
+    path = "/api/v4/campaigns"
+    items_key = "campaigns"
+    scope = "campaigns.read"
+    schema = schema_of(CAMPAIGN_PROPERTIES)
+
+
+class QueuesStream(DirectoryStream):
+    """Queues: the list when it answers, else each queue the CDRs have named, by id.
+
+    The list endpoint is not documented (the queue page refers to it); a queue's own
+    endpoint is. The queue ids the CDRs show (`data.queue.id`, this run's and every
+    earlier run's, kept in this stream's state) are its fallback.
+    """
+
+    name = "queues"
+    path = "/api/v4/routing/queues"
+    items_key = "queues"
+    scope = "routing.queues.read"
+    schema = schema_of(QUEUE_PROPERTIES)
+
+    @cached_property
+    def seen_in_cdrs(self) -> set[int]:
+        """Queue ids the CDRs have named: earlier runs' (state) and this run's."""
+        known = self.stream_state.get("queue_ids_in_cdrs") or []
+        return {i for i in known if isinstance(i, int) and not isinstance(i, bool)}
+
+    def objects(self, stop: threading.Event) -> Iterator[dict[str, Any]]:
+        """The queue list; without one (404), each queue the CDRs have named."""
+        listed: list[int] = []
+        try:
+            for queue in self.read_list(self.path, self.items_key, stop):
+                self._note(listed, queue)
+                yield queue
+        except NotFoundError:
+            self.logger.info(
+                "No queue list at %s (HTTP 404): reading the %d queue(s) the CDRs have named, "
+                "one by one",
+                self.path,
+                len(self.seen_in_cdrs),
+            )
+            yield from self._by_id(sorted(self.seen_in_cdrs), listed, stop)
+        self.listed = listed
+        self._remember()
+
+    @staticmethod
+    def _note(listed: list[int], queue: dict[str, Any]) -> None:
+        queue_id = queue.get("id")
+        if isinstance(queue_id, int):
+            listed.append(queue_id)
+
+    def _by_id(
+        self, ids: list[int], listed: list[int], stop: threading.Event
+    ) -> Iterator[dict[str, Any]]:
+        def one(queue_id: int) -> dict[str, Any] | None:
+            try:
+                items, _ = self.fetch(f"{self.path}/{queue_id}", {}, "queue", stop)
+            except NotFoundError:
+                self.logger.info("Queue %d answers 404 (deleted in Voiso): skipped", queue_id)
+                return None
+            return items[0] if items else None
+
+        for queue in self._at_once(one)(ids):
+            if queue is not None:
+                self._note(listed, queue)
+                yield queue
+
+    def _remember(self) -> None:
+        """Keep the queue ids the CDRs have named in this stream's state, for later runs."""
+        ids = self.seen_in_cdrs | tap_of(self).cdr_queue_ids
+        self.stream_state["queue_ids_in_cdrs"] = sorted(ids)
+
+    def queue_ids(self, stop: threading.Event) -> list[int]:
+        """The ids of this run's queues: as emitted, else read now (nothing emitted)."""
+        if not hasattr(self, "listed"):
+            for _ in self.objects(stop):
+                pass
+        return list(self.listed)
+
+    listed: list[int]  # this run's queue ids, once read
+
+
+class QueueMembersStream(DirectoryStream):
+    """Who works which queue: each queue's agents and supervisors, one row per membership."""
+
+    name = "queue_members"
+    path = "/api/v4/routing/queues"
+    items_key = "users"
+    scope = "routing.queues.read"
+    primary_keys = ("queue_id", "user_id", "role")
+    schema = schema_of(QUEUE_MEMBER_PROPERTIES)
+
+    def objects(self, stop: threading.Event) -> Iterator[dict[str, Any]]:
+        """Every membership of every queue; a queue deleted meanwhile (404) is skipped."""
+        queues: QueuesStream = tap_of(self).streams["queues"]
+        lists = [
+            (queue_id, role) for queue_id in queues.queue_ids(stop) for role in (AGENT, SUPERVISOR)
+        ]
+
+        def one(entry: tuple[int, str]) -> list[dict[str, Any]]:
+            queue_id, role = entry
+            tail = "users" if role == AGENT else "supervisors"
+            try:
+                users = self.read_list(f"{self.path}/{queue_id}/{tail}", "users", stop)
+                return [_membership(queue_id, role, user) for user in users]
+            except NotFoundError:
+                self.logger.info("Queue %d answers 404 (deleted in Voiso): skipped", queue_id)
+                return []
+
+        for members in self._at_once(one)(lists):
+            yield from members
+
+
+def _membership(queue_id: int, role: str, user: dict[str, Any]) -> dict[str, Any]:
+    """One row: the queue, the user's id, the role; the user as the queue lists them."""
+    rest = {k: v for k, v in user.items() if k != "id"}
+    return {
+        "queue_id": queue_id,
+        "user_id": user.get("id"),
+        "role": role,
+        "name": user.get("name"),
+        "email": user.get("email"),
+        "user": rest,
+    }
+
+
+DIRECTORY_STREAMS: tuple[type[DirectoryStream], ...] = (
+    UsersStream,
+    CampaignsStream,
+    QueuesStream,
+    QueueMembersStream,
+)
