@@ -32,7 +32,7 @@ from typing import Any
 import pytest
 
 from tests import kpis
-from tests.conftest import ROOT
+from tests.conftest import BOOKMARK_FORMAT, ROOT
 from tests.test_dbt import KEYS, MODELS, assert_matches, duckdb_rows
 from voiso_simulator.__main__ import parse_args, simulator_of
 
@@ -109,7 +109,10 @@ def test_the_readme_marks_the_blocks_a_new_user_runs_in_a_clone():
     blocks = marked_blocks((ROOT / "README.md").read_text())
     commands = [line.split("#")[0].strip() for block in blocks for line in block.splitlines()]
     assert commands[0] == "scripts/setup"  # from nothing: no step before it is assumed
-    assert "meltano run tap-voiso target-jsonl" in commands
+    # The first run is target-duckdb's: its file, output/warehouse.duckdb, must find its
+    # directory in a fresh clone (target-jsonl would make output/ and hide a missing one).
+    runs = [c for c in commands if c.startswith("meltano run")]
+    assert runs[0] == "meltano run tap-voiso target-duckdb"
     assert "meltano run tap-voiso target-duckdb dbt-duckdb:build" in commands
 
 
@@ -118,15 +121,15 @@ def test_every_marked_command_runs_as_written_in_a_fresh_clone(fresh_clone):
     assert result.returncode == 0, f"{fresh_clone.script}\n---\n{result.stderr[-6000:]}"
 
 
-def test_target_jsonl_wrote_every_cdr_once_and_the_second_run_nothing_more(fresh_clone):
-    lines = (fresh_clone.path / "output" / "cdrs.jsonl").read_text().splitlines()
-    ids = Counter(json.loads(line)["id"] for line in lines)
-    # The simulator's CDRs all ended long before these runs: none is late or new the
-    # second time, so the second run appends nothing.
-    assert ids == Counter(r["id"] for r in fresh_clone.served)
-
-
-def test_target_duckdb_loaded_voiso_cdrs(fresh_clone):
+def test_target_duckdb_loaded_each_cdr_once_into_voiso_cdrs_and_meltano_kept_the_state(
+    fresh_clone,
+):
+    state = subprocess.run(
+        [".venv/bin/meltano", "state", "get", "dev:tap-voiso-to-target-duckdb"],
+        cwd=fresh_clone.path, env=user_environment(), capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    bookmark = json.loads(state.stdout)["singer_state"]["bookmarks"]["cdrs"]
+    assert BOOKMARK_FORMAT.fullmatch(bookmark["replication_key_value"])
     database = fresh_clone.path / "output" / "warehouse.duckdb"
     rows = duckdb_rows(
         database, "SELECT type, count(*), count(DISTINCT id) FROM voiso.cdrs GROUP BY 1"
