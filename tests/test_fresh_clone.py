@@ -118,7 +118,8 @@ def test_the_readme_marks_the_blocks_a_new_user_runs_in_a_clone():
 
 def test_every_marked_command_runs_as_written_in_a_fresh_clone(fresh_clone):
     result = fresh_clone.result
-    assert result.returncode == 0, f"{fresh_clone.script}\n---\n{result.stderr[-6000:]}"
+    ran = f"(after {fresh_clone.seconds:.0f} s, set-up included)"
+    assert result.returncode == 0, f"{fresh_clone.script}\n--- {ran}\n{result.stderr[-6000:]}"
 
 
 def test_target_duckdb_loaded_each_cdr_once_into_voiso_cdrs_and_meltano_kept_the_state(
