@@ -17,6 +17,7 @@ from singer_sdk.tap_base import CliTestOptionValue
 
 from tap_voiso import settings
 from tap_voiso.cdrs.streams import CHANNEL_STREAMS, CdrsStream
+from tap_voiso.cdrs.windows import iso_ms, to_ms
 from tap_voiso.directory.streams import DIRECTORY_STREAMS, DirectoryStream
 from tap_voiso.shared import redact, signals
 from tap_voiso.shared import state as state_file
@@ -182,12 +183,13 @@ class TapVoiso(Tap):
             self.logger.error("Connection test failed: %s", exc)  # noqa: TRY400
             return False
         visible = "an unknown number of" if total is None else f"{total:,}"
+        start = stream.settings.start
         self.logger.info(
             "Connection test passed: %s answered; this key can read %s CDRs from %s on "
             "(with the configured filters).",
             redact.display_url(stream.url_base),
             visible,
-            self.config.get("start_date") or "the beginning",
+            "the beginning" if start is None else iso_ms(to_ms(start)),
         )
         for directory in self.streams.values():
             if isinstance(directory, DirectoryStream):
