@@ -100,6 +100,14 @@ class ListReader:
             pages += self._fetch(planned)
         while len(pages[-1].items) >= self._limit:  # the end is a short page
             (page,) = self._fetch([pages[-1].offset + self._step])
+            known = {_key(item) for item in pages[-1].items}
+            if len(page.items) >= self._limit and {_key(item) for item in page.items} <= known:
+                msg = (
+                    f"The {self._name} list's page at offset {page.offset} holds nothing the "
+                    f"page before it did not: the API seems to ignore `offset`. Stopping "
+                    "rather than read it forever."
+                )
+                raise ListMovedError(msg)
             pages.append(page)
         yield from self._fresh(first)
         for index in range(1, len(pages)):
