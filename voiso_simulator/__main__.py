@@ -8,8 +8,9 @@ import signal
 import sys
 import threading
 
+from voiso_simulator.config import DEFAULT_KEY, SimConfig
 from voiso_simulator.data import DEFAULT_START, SHAPES, DatasetSpec
-from voiso_simulator.server import DEFAULT_KEY, SimConfig, Simulator, start
+from voiso_simulator.server import Simulator, start
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -25,135 +25,46 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, fields
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
+from voiso_simulator import directory
+from voiso_simulator.config import (
+    ALL_SCOPES,
+    API_PATH,
+    ARRAY_FILTERS,
+    CDR_ONLY_KEY,
+    CDR_SCOPE,
+    COMPARATORS,
+    DEFAULT_KEY,
+    FORBIDDEN_KEY,
+    MAX_LIMIT,
+    MIXED_QUERIES_KEPT,
+    OFFSET_CAP,
+    PAGING_PARAMS,
+    SINGLE_FILTERS,
+    ApiError,
+    SimConfig,
+    int_param,
+)
 from voiso_simulator.data import TYPES, Dataset, DatasetSpec, parse_iso
+from voiso_simulator.directory import Directory
 
-API_PATH = "/api/v4/reporting/cdrs"
-MAX_LIMIT = 1000
-OFFSET_CAP = 10000
-DEFAULT_KEY = "sim-secret-key"
-FORBIDDEN_KEY = "sim-key-without-reporting-scope"
-COMPARATORS = ("gte", "gt", "lte", "lt")
-FAULT_KINDS = (
-    "500",
-    "502",
-    "503",
-    "drop",
-    "html",
-    "truncated",
-    "no_cdrs",
-    "null_cdrs",
-    "no_metadata",
-)
-ARRAY_FILTERS = {
-    "type": "type",
-    "subtype": "subtype",
-    "disposition": "disposition",
-    "account_id": "account_id",
-}
-SINGLE_FILTERS = (
-    "user_id",
-    "team_id",
-    "queue_id",
-    "campaign_id",
-    "from_phone_number",
-    "to_phone_number",
-    "from_phone_number_like",
-    "to_phone_number_like",
-    "tag",
-)
-PAGING_PARAMS = {"limit", "offset", "cursor"}
-# Queries whose latest cursor a mixing cursor cache (`cursor_mix_every`) remembers.
-MIXED_QUERIES_KEPT = 16
-
-
-@dataclass
-class SimConfig:
-    """Behaviour switches; every field can be changed while the server runs."""
-
-    api_key: str = DEFAULT_KEY
-    forbidden_key: str = FORBIDDEN_KEY
-    latency_ms: float = 0.0
-    # Record order, which the reference leaves open: asc, desc or shuffle.
-    order: str = "asc"
-    # The last page's cursor, also left open: null, absent, or present (then an
-    # extra request returns an empty page with a null cursor).
-    last_page: str = "null"
-    # Every Nth page of a query comes back empty but with a cursor to go on.
-    empty_page_every: int = 0
-    # repeat: every cursor request answers with the same cursor (A, A).
-    # cycle: the second cursor request answers with the first cursor (A, B, A).
-    # backwards: every cursor request answers with a fresh cursor to the same page.
-    # overlap: every cursor request answers with a fresh cursor to the page's middle.
-    cursor_fault: str = "none"
-    fault_rate: float = 0.0
-    fault_mix: list[str] = field(default_factory=lambda: ["500", "502", "503", "drop", "html"])
-    fault_seed: int = 1
-    # Statuses or fault kinds served, in order, to the next requests ("429", "500", "drop", ...).
-    fail_next: list[str] = field(default_factory=list)
-    # A token bucket: this many requests a second on average, as many at once after a
-    # quiet second; beyond, 429 with a Retry-After of the wait for the next token
-    # (in `retry_after` form, never less than `retry_after_seconds`). 0: no limit.
-    rate_limit_per_second: float = 0
-    retry_after: str = "seconds"  # seconds, date or none
-    retry_after_seconds: int = 1
-    hang_rate: float = 0.0
-    hang_seconds: float = 30.0
-    # Visibility clock (epoch ms): a CDR is served once its ended_at has passed, plus
-    # `listing_delay_ms`. None: every CDR is served, finished, at once.
-    clock_ms: int | None = None
-    listing_delay_ms: int = 0
-    # Listed while open: from started_at (plus the delay) a CDR is served with
-    # `ended_at: null`, and its finished version replaces it once that is listed.
-    open_listing: bool = False
-    # Schema drift: fields the reference does not list, and a fifth CDR type.
-    drift: bool = False
-    # New fields mid-run: from the middle CDR on, a top-level `account_id`; every 5th of
-    # those also a new `data.future_field`, an integer, then (last quarter) a fraction.
-    new_fields: bool = False
-    # "next_cursor is returned when cursor-based pagination is supported": False serves
-    # no cursor at all (limit/offset only, first 10,000), and ignores any cursor sent.
-    cursors: bool = True
-    # Every Nth request that carries a cursor finds it expired: invalid, so the API
-    # falls back to `offset` as documented.
-    cursor_expire_every: int = 0
-    # What an expired cursor gets (the reference does not say): "offset", the
-    # documented fallback; "empty", a last page, `{"cdrs": [], next_cursor: null}`.
-    expired_cursor: str = "offset"
-    # A cursor cache that mixes requests: every Nth response that carries a cursor
-    # carries instead the cursor last issued for another query (another window read
-    # at the same time), when there is one. 0: never.
-    cursor_mix_every: int = 0
-    # False: `metadata.total` is left out of every response.
-    send_total: bool = True
-    # Added to every `metadata.total`: a count the listing never delivers.
-    total_bias: int = 0
-    # The next N pages each leave out their first CDR (the total still counts it).
-    omit_next: int = 0
-    # A search-backed count: `metadata.total` is at most this ("10,000 or more"). 0: exact.
-    total_cap: int = 0
-    # Cursors padded to at least this many characters (an opaque cursor may be long).
-    cursor_bytes: int = 0
-    # A CDR (an object) the API appends to every page it serves, whatever was asked.
-    intruder: dict[str, Any] | None = None
-    # A server (or proxy) that echoes the request's Authorization header into its error
-    # responses: "body" (in the JSON body), "html" (an HTML error page), "reason" (the
-    # status line's reason phrase), or "none".
-    echo_auth: str = "none"
-
-
-class ApiError(Exception):
-    """An error response the simulated API sends, with its status and JSON body."""
-
-    def __init__(self, status: int, body: dict[str, Any]) -> None:
-        super().__init__(status, body)
-        self.status = status
-        self.body = body
+# Names older imports reach through this module.
+__all__ = [
+    "CDR_ONLY_KEY",
+    "DEFAULT_KEY",
+    "FORBIDDEN_KEY",
+    "ApiError",
+    "SimConfig",
+    "SimServer",
+    "Simulator",
+    "serving",
+    "start",
+]
 
 
 @dataclass
@@ -223,6 +134,16 @@ class Simulator:
         self.expired_empty = 0  # cursor requests answered as an empty last page
         # Tests may set a function that rewrites each served record (hostile content).
         self.rewrite: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+        self._directory: Directory | None = None
+        self._directory_lock = threading.Lock()
+
+    @property
+    def directory(self) -> Directory:
+        """Users, campaigns and queues, derived from the CDRs on first use."""
+        with self._directory_lock:
+            if self._directory is None:
+                self._directory = Directory(self.dataset)
+            return self._directory
 
     # -- control -------------------------------------------------------------------
 
@@ -264,6 +185,8 @@ class Simulator:
             record = json.loads(raw)
             record["ended_at"] = None
             raw = json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode()
+        if self.config.foreign_user_ids:
+            raw = self._foreign_user(raw)
         if self.config.drift:
             raw = drift(raw, pos)
         if self.config.new_fields:
@@ -271,6 +194,13 @@ class Simulator:
         if self.rewrite is not None:
             raw = json.dumps(self.rewrite(json.loads(raw)), ensure_ascii=False).encode()
         return raw
+
+    def _foreign_user(self, raw: bytes) -> bytes:
+        record = json.loads(raw)
+        if not isinstance(record.get("user"), dict):
+            return raw
+        record["user"] = self.directory.foreign_user(record["user"])
+        return json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode()
 
     # -- request handling ----------------------------------------------------------
 
@@ -305,7 +235,7 @@ class Simulator:
         self._tokens = tokens
         return (1 - tokens) / rate
 
-    def authorize(self, header: str | None) -> None:
+    def authorize(self, header: str | None, scope: str = CDR_SCOPE) -> None:
         """Raise the API's 401 or 403 for a missing, wrong or unscoped key."""
         token = (
             (header or "").removeprefix("Bearer ").strip()
@@ -313,11 +243,25 @@ class Simulator:
             else None
         )
         if token == self.config.forbidden_key:
+            if scope != CDR_SCOPE:
+                raise ApiError(403, {"error": "Forbidden"})
             raise ApiError(
                 403, {"error": "Forbidden: the API key lacks the reporting.cdrs.read scope"}
             )
-        if token != self.config.api_key:
+        scopes = self.scopes_of(token)
+        if scopes is None:
             raise ApiError(401, {"error": "Unauthorized"})
+        if scope not in scopes:
+            raise ApiError(403, {"error": "Forbidden"})
+
+    def scopes_of(self, token: str | None) -> list[str] | None:
+        """The scopes of a key, None for a key the API does not know (`key_scopes`)."""
+        cfg = self.config
+        if token is not None and token == cfg.api_key:
+            return cfg.key_scopes.get(token, ALL_SCOPES)
+        if token is not None and token != DEFAULT_KEY and token in cfg.key_scopes:
+            return cfg.key_scopes[token]
+        return None
 
     def parse(self, raw_query: str) -> Query:
         """Validate and parse query parameters the way the API does (422 on bad values)."""
@@ -346,7 +290,7 @@ class Simulator:
         for value in arrays.get("type", ()):
             if value not in TYPES:
                 errors.setdefault("type", []).append(f"'{value}' is not included in the list")
-        limit = self._int_param(paging.get("limit", "100"), "limit", 1, MAX_LIMIT, errors)
+        limit = int_param(paging.get("limit", "100"), "limit", 1, MAX_LIMIT, errors)
         offset_text = paging.get("offset", "0")
         if errors:
             raise ApiError(422, {"errors": errors})
@@ -357,17 +301,6 @@ class Simulator:
             tuple(sorted(singles.items())),
         )
         return Query(started, ended, arrays, singles, limit, offset_text, paging.get("cursor"), key)
-
-    @staticmethod
-    def _int_param(text: str, name: str, low: int, high: int, errors: dict[str, list[str]]) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            errors.setdefault(name, []).append("must be an integer")
-            return low
-        if not low <= value <= high:
-            errors.setdefault(name, []).append(f"must be between {low} and {high}")
-        return value
 
     def _listing(self, pos: int) -> str | None:
         """How the API lists a CDR at the clock: "final", "open" (still going), or None."""
@@ -755,7 +688,8 @@ class Handler(BaseHTTPRequestHandler):
         self._send_json(200, {"config": asdict(sim.config)})
 
     def do_GET(self) -> None:
-        """The CDR endpoint, plus `/_sim/stats` for scripts outside the test process."""
+        """The API's endpoints (CDRs, the directory), plus `/_sim/stats` for scripts
+        outside the test process."""
         sim = self.server.simulator
         parts = urlsplit(self.path)
         if parts.path == "/_sim/stats":
@@ -771,7 +705,8 @@ class Handler(BaseHTTPRequestHandler):
                     },
                 )
             return
-        if parts.path != API_PATH:
+        request = None if parts.path == API_PATH else directory.match(parts.path)
+        if parts.path != API_PATH and request is None:
             self._send_json(404, {"error": "Not Found"})
             return
         with sim.lock:
@@ -780,7 +715,7 @@ class Handler(BaseHTTPRequestHandler):
             sim.inflight += 1
             sim.max_inflight = max(sim.max_inflight, sim.inflight)
         try:
-            status = self._serve(sim, parts.query)
+            status = self._serve(sim, parts.query, request)
         finally:
             with sim.lock:
                 sim.inflight -= 1
@@ -788,7 +723,8 @@ class Handler(BaseHTTPRequestHandler):
             sim.statuses.append(status)
             sim.answered.append((time.monotonic(), status))
 
-    def _serve(self, sim: Simulator, raw_query: str) -> int:
+    def _serve(self, sim: Simulator, raw_query: str, request: directory.Request | None) -> int:
+        """Latency, faults and the rate limit (shared by every endpoint), then the answer."""
         cfg = sim.config
         if cfg.latency_ms:
             time.sleep(cfg.latency_ms / 1000)
@@ -802,28 +738,39 @@ class Handler(BaseHTTPRequestHandler):
             return self._fault(fault, retry_after)
         if fault == "hang":
             time.sleep(cfg.hang_seconds)
+        auth = self.headers.get("Authorization")
         try:
-            sim.authorize(self.headers.get("Authorization"))
-            query = sim.parse(raw_query)
-            page = sim.page(query)
+            if request is None:
+                sim.authorize(auth)
+                body = self._cdrs(sim, raw_query)
+            else:
+                sim.authorize(auth, request.scope)
+                payload = directory.respond(sim.directory, cfg, request, raw_query)
+                body = json.dumps(payload, ensure_ascii=False).encode()
         except ApiError as exc:
             self._send_json(exc.status, exc.body)
             return exc.status
+        self._send(200, body)
+        return 200
+
+    @staticmethod
+    def _cdrs(sim: Simulator, raw_query: str) -> bytes:
+        """A page of the CDR list, as the body's bytes."""
+        cfg = sim.config
+        page = sim.page(sim.parse(raw_query))
         metadata: dict[str, Any] = {}
         if cfg.send_total:
             total = min(page["total"], cfg.total_cap) if cfg.total_cap else page["total"]
             metadata["total"] = total + cfg.total_bias
         if "next_cursor" in page:
             metadata["next_cursor"] = page["next_cursor"]
-        body = (
+        return (
             b'{"cdrs":['
             + b",".join(page["cdrs"])
             + b'],"metadata":'
             + json.dumps(metadata).encode()
             + b"}"
         )
-        self._send(200, body)
-        return 200
 
     def _fault(self, fault: str, retry_after: float) -> int:
         cfg = self.server.simulator.config
