@@ -267,4 +267,7 @@ def test_foreign_user_ids_match_the_directory_only_by_email(make_sim: Any) -> No
         if before["id"] not in deleted:
             assert by_email[after["email"].lower()] == before["id"]
     assert any(u["email"] not in directory.values() for u in foreign_users)
+    served = get(foreign, "/api/v4/reporting/cdrs", user_id=foreign_users[0]["id"]).json()
+    assert served["cdrs"]
+    assert {c["user"]["id"] for c in served["cdrs"]} == {foreign_users[0]["id"]}
     assert any(u["email"] in directory.values() for u in foreign_users)

@@ -1,4 +1,5 @@
-"""`python -m voiso_simulator`: serve synthetic CDRs on loopback until interrupted."""
+"""`python -m voiso_simulator`: serve synthetic CDRs, and the users, campaigns and queues
+they name, on loopback until interrupted."""
 
 from __future__ import annotations
 
@@ -58,6 +59,23 @@ def main(argv: list[str] | None = None) -> int:
         default=0.0,
         help="requests a second accepted, 429 with Retry-After beyond (0: no limit)",
     )
+    parser.add_argument(
+        "--queue-list",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="serve the undocumented GET /api/v4/routing/queues (default yes; no: 404)",
+    )
+    parser.add_argument(
+        "--list-churn",
+        type=int,
+        default=0,
+        help="every Nth users/campaigns/queues page first creates and deletes one (0: never)",
+    )
+    parser.add_argument(
+        "--foreign-user-ids",
+        action="store_true",
+        help="CDRs carry user ids that are not the directory's (match them by e-mail)",
+    )
     args = parser.parse_args(argv)
 
     spec = DatasetSpec(
@@ -74,6 +92,9 @@ def main(argv: list[str] | None = None) -> int:
         order=args.order,
         fault_rate=args.fault_rate,
         rate_limit_per_second=args.rate_limit,
+        queue_list=args.queue_list,
+        list_churn=args.list_churn,
+        foreign_user_ids=args.foreign_user_ids,
     )
     server = start(Simulator(spec, config), args.host, args.port)
     print(

@@ -195,7 +195,10 @@ class CdrListing:
             return False
         if len(query.arrays) == (1 if types is not None else 0) and not query.singles:
             return True
-        return _record_matches(ds.record(pos), query)
+        record = ds.record(pos)
+        if self.config.foreign_user_ids and record["user"]:
+            record["user"] = self.directory.foreign_user(record["user"])  # `user_id` as served
+        return _record_matches(record, query)
 
     def _type_of(self, pos: int) -> str:
         """The type the API reports for a record (schema drift turns some into voicemail)."""
