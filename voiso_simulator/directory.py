@@ -128,8 +128,9 @@ class Directory:
                     latest[resource][key] = ((when, pos), obj)
                 first[resource].setdefault(key, when)
                 first[resource][key] = min(first[resource][key], when)
-            user, queue = named["users"], named.get("queues")
-            if isinstance(user, dict) and isinstance(queue, dict) and queue.get("id") is not None:
+            user = named["users"] if isinstance(named["users"], dict) else {}
+            queue = named.get("queues") if isinstance(named.get("queues"), dict) else {}
+            if user.get("id") is not None and queue.get("id") is not None:
                 handled.setdefault(queue["id"], set()).add(user["id"])
         start_ms = parse_iso(begin)
         for resource in RESOURCES:
