@@ -14,8 +14,8 @@ from voiso_simulator.data import DEFAULT_START, SHAPES, DatasetSpec
 from voiso_simulator.server import Simulator, start
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Parse arguments, build the data set, and serve it until SIGINT or SIGTERM."""
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line's switches, each defaulted."""
     parser = argparse.ArgumentParser(prog="python -m voiso_simulator", description=__doc__)
     parser.add_argument(
         "--host", default="127.0.0.1", help="loopback address to bind (default 127.0.0.1)"
@@ -61,8 +61,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--queue-list",
-        action=argparse.BooleanOptionalAction,
-        default=True,
+        choices=["yes", "no"],
+        default="yes",
         help="serve the undocumented GET /api/v4/routing/queues (default yes; no: 404)",
     )
     parser.add_argument(
@@ -73,11 +73,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--foreign-user-ids",
-        action="store_true",
-        help="CDRs carry user ids that are not the directory's (match them by e-mail)",
+        choices=["no", "yes"],
+        default="no",
+        help="yes: CDRs carry user ids that are not the directory's (match them by e-mail)",
     )
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
 
+
+def simulator_of(args: argparse.Namespace) -> Simulator:
+    """The simulator a command line describes (a test builds it to know what it serves)."""
     spec = DatasetSpec(
         records=args.records,
         seed=args.seed,
@@ -92,11 +96,17 @@ def main(argv: list[str] | None = None) -> int:
         order=args.order,
         fault_rate=args.fault_rate,
         rate_limit_per_second=args.rate_limit,
-        queue_list=args.queue_list,
+        queue_list=args.queue_list == "yes",
         list_churn=args.list_churn,
-        foreign_user_ids=args.foreign_user_ids,
+        foreign_user_ids=args.foreign_user_ids == "yes",
     )
-    server = start(Simulator(spec, config), args.host, args.port)
+    return Simulator(spec, config)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse arguments, build the data set, and serve it until SIGINT or SIGTERM."""
+    args = parse_args(argv)
+    server = start(simulator_of(args), args.host, args.port)
     print(
         f"voiso simulator: {args.records} CDRs at {server.url} (api key: {args.api_key})",
         flush=True,
