@@ -60,23 +60,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="requests a second accepted, 429 with Retry-After beyond (0: no limit)",
     )
     parser.add_argument(
-        "--queue-list",
-        choices=["yes", "no"],
-        default="yes",
-        help="serve the undocumented GET /api/v4/routing/queues (default yes; no: 404)",
-    )
-    parser.add_argument(
         "--list-churn",
         type=int,
         default=0,
         help="every Nth users/campaigns/queues page first creates and deletes one (0: never)",
     )
-    parser.add_argument(
-        "--foreign-user-ids",
-        choices=["no", "yes"],
-        default="no",
-        help="yes: CDRs carry user ids that are not the directory's (match them by e-mail)",
-    )
+    for switch, default, text in (
+        ("--queue-list", "yes", "no: the undocumented GET /api/v4/routing/queues answers 404"),
+        ("--foreign-user-ids", "no", "yes: CDR user ids are not the directory's (match by e-mail)"),
+    ):
+        parser.add_argument(switch, choices=["yes", "no"], default=default, help=text)
     return parser.parse_args(argv)
 
 
