@@ -1,4 +1,5 @@
-"""`python -m voiso_simulator`: serve synthetic CDRs on loopback until interrupted."""
+"""`python -m voiso_simulator`: serve synthetic CDRs, and the users, campaigns and queues
+they name, on loopback until interrupted."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ import signal
 import sys
 import threading
 
+from voiso_simulator.config import DEFAULT_KEY, SimConfig
 from voiso_simulator.data import DEFAULT_START, SHAPES, DatasetSpec
-from voiso_simulator.server import DEFAULT_KEY, SimConfig, Simulator, start
+from voiso_simulator.server import Simulator, start
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -57,6 +59,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=0.0,
         help="requests a second accepted, 429 with Retry-After beyond (0: no limit)",
     )
+    parser.add_argument(
+        "--list-churn",
+        type=int,
+        default=0,
+        help="every Nth users/campaigns/queues page first creates and deletes one (0: never)",
+    )
+    for switch, default, text in (
+        ("--queue-list", "yes", "no: the undocumented GET /api/v4/routing/queues answers 404"),
+        ("--foreign-user-ids", "no", "yes: CDR user ids are not the directory's (match by e-mail)"),
+    ):
+        parser.add_argument(switch, choices=["yes", "no"], default=default, help=text)
     return parser.parse_args(argv)
 
 
@@ -76,6 +89,9 @@ def simulator_of(args: argparse.Namespace) -> Simulator:
         order=args.order,
         fault_rate=args.fault_rate,
         rate_limit_per_second=args.rate_limit,
+        queue_list=args.queue_list == "yes",
+        list_churn=args.list_churn,
+        foreign_user_ids=args.foreign_user_ids == "yes",
     )
     return Simulator(spec, config)
 
