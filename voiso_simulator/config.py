@@ -144,6 +144,10 @@ class SimConfig:
     # CDRs carry user ids that are not the directory's (numeric strings), with the same
     # e-mail, its case changed on some: the two match only by e-mail, case-insensitively.
     foreign_user_ids: bool = False
+    # A large center: this many more agents (users no CDR names, in teams and queues)
+    # and queues, read when the directory is first built.
+    extra_users: int = 0
+    extra_queues: int = 0
 
 
 class ApiError(Exception):

@@ -86,7 +86,7 @@ Id = Hashable
 class Directory:
     """The directory's objects, which of them are deleted, and the lists' history."""
 
-    def __init__(self, dataset: Dataset) -> None:
+    def __init__(self, dataset: Dataset, extra_users: int = 0, extra_queues: int = 0) -> None:
         self.lock = threading.Lock()
         self._rng = random.Random(f"directory:{dataset.spec.seed}")
         self.objects: dict[str, dict[Id, dict[str, Any]]] = {r: {} for r in RESOURCES}
@@ -100,6 +100,8 @@ class Directory:
         self._list_pages = 0
         self._made = 0  # objects created by churn
         self.foreign_ids: dict[str, str] = {}  # directory user id -> the id CDRs carry
+        self._extra = (extra_users, extra_queues)
+        self._extra_agents: set[Id] = set()
         self._build(dataset)
 
     # -- building from the CDRs ----------------------------------------------------
@@ -141,6 +143,7 @@ class Directory:
                 if obj.get("deleted"):
                     self.deleted[resource].add(key)
         self._add_staff(start_ms)
+        self._add_large_center(start_ms)
         for n, name in enumerate(SPARE_QUEUES):
             self._add("queues", self._next_id("queues"), {"name": name}, start_ms + n * DAY_MS)
         for n, name in enumerate(SPARE_CAMPAIGNS):
@@ -163,6 +166,18 @@ class Directory:
             key = str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
             email = f"{name.split()[0].lower()}.{n}@example.com"
             self._add("users", key, {"name": name, "email": email, "role": role}, start_ms - n)
+
+    def _add_large_center(self, start_ms: int) -> None:
+        """`extra_users` agents no CDR names yet, and `extra_queues` queues they work."""
+        users, queues = self._extra
+        for n in range(users):
+            key = str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
+            email = f"agent.{n}@example.com"
+            self._add("users", key, {"name": f"Agent {n}", "email": email}, start_ms - n)
+            self._extra_agents.add(key)  # an agent: teams and queues as any other
+        for n in range(queues):
+            name = f"Queue {n}"
+            self._add("queues", self._next_id("queues"), {"name": name}, start_ms - n)
 
     def _user(self, key: Id, seen: dict[str, Any], _created: int) -> dict[str, Any]:
         rng = self._rng
@@ -239,7 +254,7 @@ class Directory:
 
     def _assign_teams(self) -> None:
         users = self.objects["users"]
-        agents = sorted(self._in_cdrs["users"])
+        agents = sorted(self._in_cdrs["users"] | self._extra_agents, key=str)
         count = min(len(TEAM_NAMES), max(4, len(agents) // 4))
         teams = [{"id": n + 1, "name": TEAM_NAMES[n]} for n in range(count)]
         for n, key in enumerate(agents):
@@ -253,7 +268,7 @@ class Directory:
             users[key]["supervised_teams"] = [dict(teams[t]) for t in sorted(watched)]
 
     def _assign_queues(self, handled: dict[int, set[str]]) -> None:
-        agents = sorted(self._in_cdrs["users"])
+        agents = sorted(self._in_cdrs["users"] | self._extra_agents, key=str)
         supervisors = self._supervisors()
         for n, key in enumerate(sorted(self.objects["queues"])):
             members = handled.get(key) or set(agents[n % max(1, len(agents)) :][:2])

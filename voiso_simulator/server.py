@@ -86,7 +86,8 @@ class Simulator(CdrListing):
         """Users, campaigns and queues, derived from the CDRs on first use."""
         with self._directory_lock:
             if self._directory is None:
-                self._directory = Directory(self.dataset)
+                config = self.config
+                self._directory = Directory(self.dataset, config.extra_users, config.extra_queues)
             return self._directory
 
     # -- control -------------------------------------------------------------------

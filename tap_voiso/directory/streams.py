@@ -116,6 +116,8 @@ class DirectoryStream(EvolvingStream, VoisoStream):
         """`one` over several arguments together (the run's request slots cap them)."""
 
         def many(arguments: list[Any]) -> Iterator[Any]:
+            if not arguments:
+                return
             if len(arguments) == 1:
                 yield one(arguments[0])
                 return
@@ -202,11 +204,12 @@ class QueuesStream(DirectoryStream):
     scope = "routing.queues.read"
     schema = schema_of(QUEUE_PROPERTIES)
 
-    @cached_property
+    @property
     def seen_in_cdrs(self) -> set[int]:
         """Queue ids the CDRs have named: earlier runs' (state) and this run's."""
         known = self.stream_state.get("queue_ids_in_cdrs") or []
-        return {i for i in known if isinstance(i, int) and not isinstance(i, bool)}
+        earlier = {i for i in known if isinstance(i, int) and not isinstance(i, bool)}
+        return earlier | tap_of(self).cdr_queue_ids
 
     def objects(self, stop: threading.Event) -> Iterator[dict[str, Any]]:
         """The queue list; without one (404), each queue the CDRs have named."""
@@ -250,8 +253,7 @@ class QueuesStream(DirectoryStream):
 
     def _remember(self) -> None:
         """Keep the queue ids the CDRs have named in this stream's state, for later runs."""
-        ids = self.seen_in_cdrs | tap_of(self).cdr_queue_ids
-        self.stream_state["queue_ids_in_cdrs"] = sorted(ids)
+        self.stream_state["queue_ids_in_cdrs"] = sorted(self.seen_in_cdrs)
 
     def queue_ids(self, stop: threading.Event) -> list[int]:
         """The ids of this run's queues: as emitted, else read now (nothing emitted)."""
