@@ -24,8 +24,9 @@ VARIANT = "tap-voiso"
 HUB_FILE = ROOT / "hub" / "_data" / "meltano" / "extractors" / "tap-voiso" / f"{VARIANT}.yml"
 MELTANO_YML = ROOT / "meltano.yml"
 GROUP_VALIDATION = [["api_key", "cluster_id"], ["api_key", "api_url"]]
-# Every CDR once; the per-channel streams read them again, so they are opted into.
-DEFAULT_SELECT = ["cdrs.*"]
+# Every CDR once, and the directory the reports are cut by; the per-channel streams
+# read the CDRs again, so they are opted into.
+DEFAULT_SELECT = ["cdrs.*", "users.*", "campaigns.*", "queues.*", "queue_members.*"]
 KINDS = {
     "integer": "integer",
     "number": "decimal",

@@ -67,9 +67,13 @@ def bookmark_of(state: dict[str, Any], stream: str = "cdrs") -> str | None:
     return state["bookmarks"][stream].get("replication_key_value")
 
 
-def queries(server: SimServer) -> list[dict[str, list[str]]]:
-    """The query parameters of every request the simulator answered, in order."""
-    return [parse_qs(urlsplit(path).query) for path in server.simulator.requests]
+def queries(server: SimServer, path: str = "") -> list[dict[str, list[str]]]:
+    """The query parameters of every request the simulator answered (to `path`), in order."""
+    return [
+        parse_qs(urlsplit(request).query)
+        for request in server.simulator.requests
+        if path in urlsplit(request).path
+    ]
 
 
 def assert_exactly_once(result: SyncResult, server: SimServer) -> None:

@@ -8,6 +8,8 @@ one rate limit for every endpoint, and fields Voiso adds.
 
 from __future__ import annotations
 
+import itertools
+import json
 import math
 import re
 from collections import Counter
@@ -137,8 +139,6 @@ def test_a_cdr_only_key_gets_the_cdrs_and_a_warning_per_directory_stream(make_si
 
 
 def write(folder, value):
-    import json
-
     path = folder / "catalog.json"
     path.write_text(json.dumps(value))
     return path
@@ -157,7 +157,9 @@ def test_without_a_queue_list_the_queues_the_cdrs_named_are_read_by_id_and_remem
     assert set(queues) == named - directory.deleted_queue_ids()
     state = result.states[-1]
     assert set(state["bookmarks"]["queues"]["queue_ids_in_cdrs"]) == named
-    members = {(r["queue_id"], r["user_id"], r["role"]) for r in records_of(result, "queue_members")}
+    members = {
+        (r["queue_id"], r["user_id"], r["role"]) for r in records_of(result, "queue_members")
+    }
     assert members == memberships(server, set(queues))
 
     # A later run that reads no CDRs still reads the queues earlier runs' CDRs named;
@@ -175,7 +177,11 @@ def test_one_rate_limit_for_every_stream(make_sim, tmp_path):
     # Voiso counts every endpoint against one limit per key: the directory's requests
     # go out at the pace the CDRs' taught, instead of learning it again.
     server = make_sim(
-        records=4000, burst=0, latency_ms=20, rate_limit_per_second=4, extra_users=600,
+        records=4000,
+        burst=0,
+        latency_ms=20,
+        rate_limit_per_second=4,
+        extra_users=600,
         extra_queues=20,
     )
     config = tap_config(
@@ -231,6 +237,6 @@ def test_a_large_centre_reads_each_list_in_a_few_round_trips(make_sim):
     result = run_all(server, streams=("users",))
     assert len(records_of(result, "users")) == len(server.simulator.directory.listed_now("users"))
     started = sorted(server.simulator.started)
-    rounds = 1 + sum(1 for a, b in zip(started, started[1:], strict=False) if b - a > 0.2)
+    rounds = 1 + sum(1 for a, b in itertools.pairwise(started) if b - a > 0.2)
     pages = math.ceil(5010 / 100)
     assert rounds <= math.ceil(pages / 12) + 2

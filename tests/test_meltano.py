@@ -91,7 +91,7 @@ def test_meltano_run_twice_into_jsonl_second_run_reads_only_late_and_new_cdrs(ma
     server.simulator.reset_log()
     meltano(tmp_path, server, "run", "tap-voiso", "target-jsonl")
     second = jsonl_ids(tmp_path / "jsonl" / "cdrs.jsonl")[len(first) :]
-    late_query = queries(server)[0]
+    late_query = queries(server, "/reporting/cdrs")[0]
     assert late_query["ended_at[gte]"] == [iso_ms(parse_iso(bookmark) - LOOKBACK_MS)]
     late_or_new = {
         r["id"]

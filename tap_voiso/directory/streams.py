@@ -14,7 +14,6 @@ import threading
 from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
-from functools import cached_property
 from typing import Any, ClassVar
 
 import msgspec
@@ -212,6 +211,17 @@ class QueuesStream(DirectoryStream):
         return earlier | tap_of(self).cdr_queue_ids
 
     def objects(self, stop: threading.Event) -> Iterator[dict[str, Any]]:
+        """This run's queues: read once, whichever of `queues` and `queue_members` asks first.
+
+        (The SDK syncs streams by name: `queue_members` comes before `queues`.)
+        """
+        if not hasattr(self, "read"):
+            self.read = list(self._read(stop))
+        yield from self.read
+
+    read: list[dict[str, Any]]  # this run's queues, once read
+
+    def _read(self, stop: threading.Event) -> Iterator[dict[str, Any]]:
         """The queue list; without one (404), each queue the CDRs have named."""
         listed: list[int] = []
         try:
@@ -257,9 +267,8 @@ class QueuesStream(DirectoryStream):
 
     def queue_ids(self, stop: threading.Event) -> list[int]:
         """The ids of this run's queues: as emitted, else read now (nothing emitted)."""
-        if not hasattr(self, "listed"):
-            for _ in self.objects(stop):
-                pass
+        for _ in self.objects(stop):
+            pass
         return list(self.listed)
 
     listed: list[int]  # this run's queue ids, once read
