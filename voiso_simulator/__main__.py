@@ -8,7 +8,7 @@ import signal
 import sys
 import threading
 
-from voiso_simulator.data import DEFAULT_START, SHAPES, DatasetSpec
+from voiso_simulator.data import DEFAULT_START, PROFILES, SHAPES, DatasetSpec
 from voiso_simulator.server import DEFAULT_KEY, SimConfig, Simulator, start
 
 
@@ -36,7 +36,18 @@ def main(argv: list[str] | None = None) -> int:
         "--shape",
         choices=SHAPES,
         default="even",
-        help="where the CDRs lie in the range (default even; see DatasetSpec)",
+        help="where the uniform profile's CDRs lie (default even; see DatasetSpec)",
+    )
+    parser.add_argument(
+        "--profile",
+        choices=PROFILES,
+        default="realistic",
+        help="what the CDRs say (default realistic: see docs/simulator-data.md; uniform: random)",
+    )
+    parser.add_argument(
+        "--timezone",
+        default="UTC",
+        help="the contact center's IANA zone, whose business hours the realistic profile keeps",
     )
     parser.add_argument(
         "--api-key", default=DEFAULT_KEY, help=f"the accepted Bearer key (default {DEFAULT_KEY})"
@@ -66,6 +77,8 @@ def main(argv: list[str] | None = None) -> int:
         span_days=args.span_days,
         burst=min(args.burst, args.records),
         shape=args.shape,
+        profile=args.profile,
+        timezone=args.timezone,
     )
     config = SimConfig(
         api_key=args.api_key,
