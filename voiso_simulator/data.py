@@ -610,8 +610,8 @@ def _realistic_conversation(rng: random.Random) -> dict[str, Any]:
     disposition = rng.choices(("resolved", "archived", "missed"), (70, 22, 8))[0]
     handled = disposition != "missed"
     if handled:
-        queue_s = round(_lognormal(rng, 30, 1.2), 1)
-        talk = round(_lognormal(rng, 600, 0.8), 1)
+        queue_s = round(_lognormal(rng, 12, 1.0), 1)
+        talk = round(_lognormal(rng, 300, 0.8), 1)
     else:
         queue_s = round(rng.expovariate(1 / 300), 1)
         talk = 0.0

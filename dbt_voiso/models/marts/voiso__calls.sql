@@ -29,6 +29,9 @@ typed as (
 select
     *,
     talk_seconds + hold_seconds as handle_seconds,
+    is_abandoned and queue_seconds <= {{ var('voiso_short_abandon_seconds', 5) }} as is_short_abandoned,
+    is_answered and has_transfer_tag as is_transferred_out,
+    is_answered and coalesce(end_reason = 'agent', false) as is_agent_hung_up_first,
     case
         when is_answered then 'answered'
         when is_abandoned then 'abandoned'

@@ -27,6 +27,7 @@ with versions as (
         {{ adapter.quote('from') }} as from_json,
         {{ adapter.quote('to') }} as to_json,
         {{ adapter.quote('data') }} as data_json,
+        tags,
         row_number() over (
             partition by cast(id as {{ dbt.type_string() }})
             order by {{ newest_first | join(', ') }}
@@ -35,7 +36,11 @@ with versions as (
 ),
 
 latest as (
-    select * from versions where version_rank = 1
+    select
+        *,
+        {{ dbt_voiso.voiso_local_timestamp('started_at') }} as started_at_local
+    from versions
+    where version_rank = 1
 )
 
 select
@@ -45,9 +50,11 @@ select
     disposition,
     started_at,
     ended_at,
-    {{ dbt_voiso.voiso_local_timestamp('started_at') }} as started_at_local,
-    cast({{ dbt_voiso.voiso_local_timestamp('started_at') }} as date) as local_date,
-    cast(extract(hour from {{ dbt_voiso.voiso_local_timestamp('started_at') }}) as integer) as local_hour,
+    started_at_local,
+    cast(started_at_local as date) as local_date,
+    cast(extract(hour from started_at_local) as integer) as local_hour,
+    {{ dbt_voiso.voiso_interval_start_utc('started_at', 'started_at_local') }} as interval_start_utc,
+    {{ dbt_voiso.voiso_interval_start_local('started_at_local') }} as interval_start_local,
     cost,
     {{ dbt_voiso.voiso_json_text('user_json', 'id') }} as user_id,
     {{ dbt_voiso.voiso_json_text('user_json', 'name') }} as user_name,
@@ -60,5 +67,6 @@ select
     {{ dbt_voiso.voiso_json_text('to_json', 'type') }} as to_type,
     {{ dbt_voiso.voiso_json_text('to_json', 'phone_number') }} as to_phone_number,
     {{ dbt_voiso.voiso_json_text('to_json', 'channel_account.identifier') }} as to_channel_identifier,
+    {{ dbt_voiso.voiso_has_any('tags', var('voiso_transfer_tags', ['transfer', 'blind_transfer', 'warm_transfer'])) }} as has_transfer_tag,
     data_json
 from latest
