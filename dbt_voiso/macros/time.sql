@@ -24,7 +24,8 @@
   {%- if minutes not in [15, 30, 60] -%}
     {{ exceptions.raise_compiler_error("voiso_interval_minutes must be 15, 30 or 60, not " ~ minutes) }}
   {%- endif -%}
-  {{ dbt.dateadd('minute', 'cast(floor(extract(minute from ' ~ local_column ~ ') / ' ~ minutes ~ ') * ' ~ minutes ~ ' as integer)', "date_trunc('hour', " ~ local_column ~ ")") }}
+  {#- Parenthesised: dbt.dateadd is a bare `a + b` on postgres. -#}
+  ({{ dbt.dateadd('minute', 'cast(floor(extract(minute from ' ~ local_column ~ ') / ' ~ minutes ~ ') * ' ~ minutes ~ ' as integer)', "date_trunc('hour', " ~ local_column ~ ")") }})
 {%- endmacro %}
 
 {#- The same interval's start in UTC: the UTC moment less the wall-clock time since the

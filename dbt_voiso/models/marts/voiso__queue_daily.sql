@@ -24,7 +24,7 @@ repeats as (
             from inbound
             where inbound.from_phone_number = calls.from_phone_number
                 and inbound.started_at > calls.ended_at
-                and inbound.started_at <= {{ dbt.dateadd('hour', window_hours, 'calls.ended_at') }}
+                and inbound.started_at <= ({{ dbt.dateadd('hour', window_hours, 'calls.ended_at') }})
         )
 ),
 

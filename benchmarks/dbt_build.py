@@ -1,0 +1,170 @@
+"""dbt_voiso at a million CDRs on DuckDB: a full build, then an incremental one after an hour.
+
+    .venv/bin/python -m benchmarks.dbt_build                 # 1,000,000 CDRs
+    .venv/bin/python -m benchmarks.dbt_build --records 20000 --check
+
+The simulator's realistic CDRs (30 days ending on a weekday at 15:00 UTC, the afternoon
+peak) are written straight into a DuckDB `voiso.cdrs` table shaped like the one
+target-duckdb writes (the same columns and types, `id` its primary key), rather than
+pushed through the tap: the tap's own speed is benchmarks.run's subject, and a million
+CDRs through Meltano would measure the loader. All but the last hour's CDRs go in first;
+`dbt run --full-refresh` builds every model (timed); the last hour's CDRs are inserted,
+and a few hundred earlier ones that changed after they landed (a conversation that was
+still open) are replaced, as target-duckdb's upsert would; then `dbt run` (incremental,
+timed). With `--check`, a full refresh into a second schema must equal the incremental
+result, model by model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from voiso_simulator.data import Dataset, DatasetSpec, iso_ms
+
+ROOT = Path(__file__).resolve().parents[1]
+DUCKDB_PYTHON = ROOT / ".meltano" / "loaders" / "target-duckdb" / "venv" / "bin" / "python"
+DBT = ROOT / ".meltano" / "utilities" / "dbt-duckdb" / "venv" / "bin" / "dbt"
+START = "2026-02-02T15:00:00Z"  # a Monday: 30 days on, Wednesday 15:00 UTC
+HOUR_MS = 3_600_000
+# target-duckdb's table for the tap's `cdrs` stream (read back from a test run's file).
+CREATE = """
+CREATE SCHEMA IF NOT EXISTS voiso;
+CREATE TABLE IF NOT EXISTS voiso.cdrs (
+    cost DOUBLE, data JSON, disposition VARCHAR, ended_at TIMESTAMP, "from" JSON,
+    id VARCHAR PRIMARY KEY, started_at TIMESTAMP, subtype VARCHAR, tags JSON, "to" JSON,
+    type VARCHAR, "user" JSON
+);
+"""
+COLUMNS = (
+    "{cost: 'DOUBLE', data: 'JSON', disposition: 'VARCHAR', ended_at: 'TIMESTAMP',"
+    " \"from\": 'JSON', id: 'VARCHAR', started_at: 'TIMESTAMP', subtype: 'VARCHAR',"
+    " tags: 'JSON', \"to\": 'JSON', type: 'VARCHAR', \"user\": 'JSON'}"
+)
+LOAD = """
+INSERT OR REPLACE INTO voiso.cdrs
+SELECT cost, data, disposition, ended_at, "from", id, started_at, subtype, tags, "to", type, "user"
+FROM read_json('{path}', format = 'newline_delimited', columns = {columns})
+"""
+# The models dbt_voiso builds; --check compares each of them.
+MODELS = (
+    "stg_voiso__cdrs", "voiso__calls", "voiso__conversations", "voiso__sms_messages",
+    "voiso__hlr_lookups", "voiso__queue_daily", "voiso__agent_daily", "voiso__hourly_volume",
+    "voiso__conversation_sla_daily", "voiso__queue_interval", "voiso__agent_interval",
+)  # fmt: skip
+
+
+def write_rows(path: Path, rows: list[dict]) -> None:
+    """CDRs as newline-delimited JSON, timestamps as target-duckdb lands them (naive UTC)."""
+    with path.open("w") as out:
+        for row in rows:
+            record = dict(row)
+            for name in ("started_at", "ended_at"):
+                if record[name]:
+                    record[name] = record[name].replace("T", " ").rstrip("Z")
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+def duckdb(database: Path, script: str) -> str:
+    """Run SQL statements with target-duckdb's DuckDB (the file's format); the last's rows."""
+    code = (
+        "import duckdb, sys\n"
+        "db = duckdb.connect(sys.argv[1])\n"
+        "statements = [s for s in sys.argv[2].split(';\\n') if s.strip()]\n"
+        "for s in statements[:-1]: db.execute(s)\n"
+        "print(db.execute(statements[-1]).fetchall())\n"
+    )
+    return subprocess.run(
+        [str(DUCKDB_PYTHON), "-c", code, str(database), script],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+
+
+def dbt(database: Path, target: Path, *args: str, schema: str = "voiso_analytics") -> float:
+    """Seconds one dbt command took (it must succeed)."""
+    env = {
+        **os.environ,
+        "DBT_PROFILES_DIR": str(ROOT / "dbt_voiso" / "profiles"),
+        "DBT_TARGET": "duckdb",
+        "DBT_DUCKDB_PATH": str(database),
+        "DBT_DUCKDB_SCHEMA": schema,
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "DBT_TARGET_PATH": str(target / "target"),
+        "DBT_LOG_PATH": str(target / "logs"),
+    }
+    began = time.monotonic()
+    result = subprocess.run(
+        [str(DBT), *args, "--project-dir", str(ROOT / "dbt_voiso")],
+        env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if result.returncode:
+        raise RuntimeError(result.stdout[-3000:])
+    return time.monotonic() - began
+
+
+def changed_later(rows: list[dict], count: int) -> list[dict]:
+    """Earlier CDRs as a later read would find them: open ones now ended, others re-costed."""
+    changed = []
+    for row in rows[-count * 20 :: 20][:count]:
+        again = dict(row)
+        again["cost"] = round((row["cost"] or 0) + 0.01, 4)
+        changed.append(again)
+    return changed
+
+
+def main() -> None:
+    """Generate, load, build in full, add an hour, build incrementally, report."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--records", type=int, default=1_000_000)
+    parser.add_argument("--check", action="store_true", help="compare with a full refresh")
+    parser.add_argument("--keep", type=Path, help="build in this folder and keep it")
+    args = parser.parse_args()
+    spec = DatasetSpec(
+        records=args.records, seed=11, start=START, span_days=30, burst=0, profile="realistic"
+    )
+    began = time.monotonic()
+    data = Dataset(spec)
+    cut = data.started[-1] - HOUR_MS
+    rows = []
+    for pos in range(len(data)):
+        record = data.record(pos)
+        del record["_hidden"]
+        rows.append(record)
+    first = [r for r, s in zip(rows, data.started, strict=True) if s < cut]
+    last_hour = rows[len(first) :]
+    print(f"{len(rows)} CDRs generated in {time.monotonic() - began:.0f} s;"
+          f" the last hour (from {iso_ms(cut)}) holds {len(last_hour)}")  # fmt: skip
+    folder = args.keep or Path(tempfile.mkdtemp(prefix="dbt-bench-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    database = folder / "warehouse.duckdb"
+    database.unlink(missing_ok=True)
+    write_rows(folder / "first.json", first)
+    write_rows(folder / "hour.json", last_hour + changed_later(first, 300))
+    duckdb(database, CREATE + LOAD.format(path=folder / "first.json", columns=COLUMNS)
+           + ";\nSELECT count(*) FROM voiso.cdrs")  # fmt: skip
+    full = dbt(database, folder, "run", "--full-refresh")
+    print(f"full build (dbt run --full-refresh), {len(first)} CDRs: {full:.1f} s")
+    loaded = duckdb(database, LOAD.format(path=folder / "hour.json", columns=COLUMNS)
+                    + ";\nSELECT count(*) FROM voiso.cdrs")  # fmt: skip
+    incremental = dbt(database, folder, "run")
+    print(f"incremental build (dbt run) after {len(last_hour)} new CDRs and 300 changed,"
+          f" {loaded.strip()} in all: {incremental:.1f} s = {incremental / full:.1%} of the full")
+    if args.check:
+        dbt(database, folder, "run", "--full-refresh", schema="voiso_full")
+        for model in MODELS:
+            differ = duckdb(database, (
+                f"SELECT (SELECT count(*) FROM (SELECT * FROM voiso_analytics.{model}"  # noqa: S608
+                f" EXCEPT ALL SELECT * FROM voiso_full.{model}))"
+                f" + (SELECT count(*) FROM (SELECT * FROM voiso_full.{model}"
+                f" EXCEPT ALL SELECT * FROM voiso_analytics.{model}))"
+            ))  # fmt: skip
+            print(f"  {model}: {differ.strip()} rows differ from a full refresh")
+
+
+if __name__ == "__main__":
+    main()
