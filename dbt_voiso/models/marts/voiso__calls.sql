@@ -1,6 +1,8 @@
 {#- One row per call. Durations are seconds; handle time is talk plus hold. -#}
+{{ dbt_voiso.voiso_incremental_config('call_id') }}
 with calls as (
-    select * from {{ ref('stg_voiso__cdrs') }} where cdr_type = 'call'
+    select * from {{ ref('stg_voiso__cdrs') }}
+    where cdr_type = 'call' and {{ dbt_voiso.voiso_changed_since_last_build('started_at', 'ended_at', 'loaded_at') }}
 ),
 
 typed as (
@@ -22,7 +24,8 @@ typed as (
         cost,
         {{ dbt_voiso.voiso_json_text('data_json', 'destination_country') }} as destination_country,
         from_phone_number,
-        to_phone_number
+        to_phone_number,
+        loaded_at
     from calls
 )
 

@@ -1,7 +1,9 @@
 {#- One row per messaging conversation, with each SLA's value, status and breach flag. -#}
 {%- set slas = ['first_response', 'resolution', 'avg_reply'] -%}
+{{ dbt_voiso.voiso_incremental_config('conversation_id') }}
 with conversations as (
-    select * from {{ ref('stg_voiso__cdrs') }} where cdr_type = 'conversation'
+    select * from {{ ref('stg_voiso__cdrs') }}
+    where cdr_type = 'conversation' and {{ dbt_voiso.voiso_changed_since_last_build('started_at', 'ended_at', 'loaded_at') }}
 ),
 
 typed as (
@@ -21,6 +23,7 @@ select
     {{ dbt_voiso.voiso_json_text('data_json', 'wrapup_code.code_snapshot') }} as wrapup_code,
     from_channel_identifier as customer_identifier,
     cost,
+    loaded_at,
     {{ dbt_voiso.voiso_in_list('disposition', var('voiso_conversation_handled_dispositions', ['resolved', 'archived'])) }} as is_handled,
     {{ dbt_voiso.voiso_in_list('disposition', var('voiso_conversation_abandoned_dispositions', ['missed'])) }} as is_abandoned
 from conversations
