@@ -34,35 +34,35 @@ erlang_bounds as (
     from erlang_inputs
 ),
 
-erlang_b (erlang_id, agents, blocking) as (
-    select erlang_id, 0, cast(1 as {{ double }}) from erlang_bounds
+{#- Erlang B for N = 0, 1, ... until N meets the target (met) or reaches the bound.
+    Written out in the recursive step (PostgreSQL takes no subquery around the recursion). -#}
+{%- set agents = '(erlang_b.agents + 1)' -%}
+{%- set load = 'erlang_bounds.load_erlangs' -%}
+{%- set blocking = '(' ~ load ~ ' * erlang_b.blocking / (' ~ agents ~ ' + ' ~ load ~ ' * erlang_b.blocking))' %}
+erlang_b (erlang_id, agents, blocking, met) as (
+    select erlang_id, 0, cast(1 as {{ double }}), false from erlang_bounds
     union all
     select
         erlang_b.erlang_id,
-        erlang_b.agents + 1,
-        erlang_bounds.load_erlangs * erlang_b.blocking
-            / (erlang_b.agents + 1 + erlang_bounds.load_erlangs * erlang_b.blocking)
+        {{ agents }},
+        {{ blocking }},
+        coalesce({{ agents }} > {{ load }} and (
+            {{ load }} = 0
+            or 1 - {{ blocking }}
+                / (1 - {{ load }} / {{ agents }} * (1 - {{ blocking }}))
+                * exp(-({{ agents }} - {{ load }}) * {{ threshold }} / nullif(erlang_bounds.aht, 0))
+                >= {{ target }}
+        ), false)
     from erlang_b
     inner join erlang_bounds on erlang_b.erlang_id = erlang_bounds.erlang_id
-    where erlang_b.agents < erlang_bounds.max_agents
+    where erlang_b.agents < erlang_bounds.max_agents and not erlang_b.met
 ),
 
 erlang_met as (
-    select
-        erlang_bounds.erlang_id,
-        min(erlang_b.agents) as required_agents
-    from erlang_bounds
-    inner join erlang_b on erlang_b.erlang_id = erlang_bounds.erlang_id
-    where erlang_b.agents >= 1
-        and erlang_b.agents > erlang_bounds.load_erlangs
-        and (
-            erlang_bounds.load_erlangs = 0
-            or 1 - erlang_b.blocking
-                / (1 - erlang_bounds.load_erlangs / erlang_b.agents * (1 - erlang_b.blocking))
-                * exp(-(erlang_b.agents - erlang_bounds.load_erlangs) * {{ threshold }} / nullif(erlang_bounds.aht, 0))
-                >= {{ target }}
-        )
-    group by erlang_bounds.erlang_id
+    select erlang_id, min(agents) as required_agents
+    from erlang_b
+    where met
+    group by erlang_id
 ),
 
 staffing as (
