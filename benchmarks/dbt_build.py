@@ -193,7 +193,13 @@ def run(records: int, folder: Path, changed: int = 300) -> Result:
     duckdb(database, LOAD.format(path=folder / "hour.json", columns=COLUMNS)
            + ";\nSELECT count(*) FROM voiso.cdrs")  # fmt: skip
     incremental = dbt(database, folder, "run")
-    return Result(len(rows), len(last_hour), len(later), full, incremental, *ELAPSED[-2:], database)
+    full_models, incremental_models = ELAPSED[-2:]
+    return Result(
+        cdrs=len(rows), new_cdrs=len(last_hour), changed_cdrs=len(later),
+        full_seconds=full, incremental_seconds=incremental,
+        full_models_seconds=full_models, incremental_models_seconds=incremental_models,
+        database=database,
+    )  # fmt: skip
 
 
 def main() -> None:
@@ -206,12 +212,15 @@ def main() -> None:
     result = run(args.records, folder)
     print(f"{result.cdrs} CDRs in voiso.cdrs ({args.records} generated)")
     print(
-        f"full build (dbt run --full-refresh) of all but the last hour: {result.full_seconds:.1f} s"
+        f"full build (dbt run --full-refresh), all but the last hour: {result.full_seconds:.1f} s"
+        f" (dbt's elapsed time, start-up and parsing left out: {result.full_models_seconds:.1f} s)"
     )
     print(
         f"incremental build (dbt run) after {result.new_cdrs} new CDRs (the last hour)"
         f" and {result.changed_cdrs} changed: {result.incremental_seconds:.1f} s"
         f" = {result.incremental_seconds / result.full_seconds:.1%} of the full build"
+        f" (dbt's elapsed time: {result.incremental_models_seconds:.1f} s ="
+        f" {result.incremental_models_seconds / result.full_models_seconds:.1%})"
     )
     if args.keep is None:
         shutil.rmtree(folder, ignore_errors=True)
