@@ -10,11 +10,18 @@ it out (with no `fetch_at_once`, one request at a time, "at once" is by cursor):
 - A window ends on the page the planner calls its last (`Planner.last_page`): pages
   are facts, `metadata.total` a claim. Until then the window goes on by cursor, or
   by `offset` when no cursor came back.
+- An end that only a cursor vouches for is a claim too: an empty page for a cursor
+  right after a full page (an expired cursor answered as a last page), a full page
+  without a next cursor, or a page for a cursor holding CDRs of another window. Unless
+  the count matches `metadata.total`, one request that does not depend on the cursor
+  (the window at `offset` = the distinct CDRs received) confirms it; if it holds CDRs
+  not yet seen, the window goes on from there (`cursors.CursorLedger` counts these).
 - Without a usable total, a window found to hold more than the planner allows while
   being read is cut then; the CDRs it already delivered are carried into its parts,
   which skip them.
 - Each CDR's `id` marks it new or a repeat; repeats are not emitted again. A cursor
-  string seen twice, or a page of nothing but repeats, is a loop and stops the run.
+  string seen twice, or a page of nothing but repeats, is a loop and stops the run;
+  so is a cursor another window followed (`cursors.CursorLedger`).
 - A CDR whose `started_at` lies outside the window it came back for is a bad
   response: it is reported once (`Strays`) and not emitted under this window's
   checkpoint. Each CDR thus belongs to one window only.
@@ -30,6 +37,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from tap_voiso.cursors import CursorLedger, shown
 from tap_voiso.errors import CursorLoopError, IncompleteWindowError, OffsetCapError
 from tap_voiso.pages import Page, PageToken
 from tap_voiso.planner import AtOnce, Cut, FirstPage, Planner
@@ -38,17 +46,8 @@ from tap_voiso.windows import Window, iso_ms, started_ms
 
 # Empty pages in a row that still carry a new cursor before the chain counts as a loop.
 MAX_EMPTY_PAGES = 20
-# Characters of a cursor a message shows: cursors are opaque, and may be long.
-CURSOR_SHOWN = 40
 # CDRs outside their window named in a WARNING each; any further are counted at DEBUG.
 STRAYS_NAMED = 10
-
-
-def shown(cursor: str) -> str:
-    """A cursor cut to a readable length for a message."""
-    if len(cursor) <= CURSOR_SHOWN:
-        return repr(cursor)
-    return f"{cursor[:CURSOR_SHOWN]!r}... ({len(cursor):,} characters)"
 
 
 class Strays:
@@ -159,6 +158,8 @@ class _Pass:
     cursors: set[str] = field(default_factory=set)
     cursor_seen: bool = False  # a page of this pass came with a cursor: the API has them
     empty_run: int = 0
+    last_full: bool = False  # the last page that held any CDRs was full
+    last_outside: int = 0  # CDRs on the page last received that lie outside the window
 
     @property
     def distinct(self) -> int:
@@ -182,8 +183,10 @@ class Chain:
         on_total: Callable[[int | None], None] | None = None,
         on_planned: Callable[[], None] | None = None,
         fetch_at_once: FetchAtOnce | None = None,
+        ledger: CursorLedger | None = None,
     ) -> None:
         self.window = window
+        self._ledger = ledger or CursorLedger()
         self._fetch_at_once = fetch_at_once
         self._parent_total = parent_total  # what the window it was cut from held
         self._on_total = on_total  # told the first page's total (the whole range's)
@@ -306,7 +309,16 @@ class Chain:
             cursor = page.next_cursor is not None
             cursors = this.cursor_seen
             if planner.last_page(page.count, cursor, this.received, this.total, cursors=cursors):
-                return this.distinct
+                if not self._unconfirmed(page, token, this):
+                    return this.distinct
+                token = self._confirmation(this)
+                del page, read  # handed on (see `run`)
+                page = self._fetch(token)
+                more = self._holds_new(page, this)
+                self._ledger.end_checked(found_more=more)
+                if not more:
+                    return this.distinct
+                continue  # the window goes on from the confirming page
             cut = (
                 None
                 if this.total is not None
@@ -318,6 +330,54 @@ class Chain:
             token = self._next_token(page, this)
             del page, read  # handed on (see `run`)
             page = self._fetch(token)
+
+    def _unconfirmed(self, page: Page, token: PageToken, this: _Pass) -> bool:
+        """Whether the page that ends the window says so on a cursor's word alone.
+
+        A count that matches the total confirms the end; so does a page asked for
+        without a cursor, or a short page of this window's CDRs. An empty page for a
+        cursor after a full page (empty pages with a cursor between them included), a
+        full page with no cursor to go on, or a page for a cursor that holds CDRs of
+        another window does not.
+        """
+        if this.total is not None and this.distinct >= this.total:
+            return False
+        if page.count >= self._planner.page_size:
+            return True
+        if token.cursor is None:
+            return False
+        if page.count == 0:
+            return this.last_full
+        return this.last_outside > 0
+
+    def _confirmation(self, this: _Pass) -> PageToken:
+        """The request that confirms an end: the window from the CDRs received, by offset.
+
+        From here the window's positions are counted by offset, not by what the
+        cursors (which may have overlapped) delivered.
+        """
+        this.received = this.distinct
+        if this.distinct > OFFSET_CAP:
+            msg = (
+                f"Cannot confirm the end of started_at in {self.window}: after {this.distinct} "
+                "CDRs its pages ended on a cursor's word alone (an empty page for a cursor, or a "
+                f"full page with none), and offset reaches only the first {OFFSET_CAP}. Stopping "
+                "so the bookmark does not pass CDRs that may be missing; the next run reads "
+                "this window again."
+            )
+            raise IncompleteWindowError(msg)
+        return PageToken(self.window, None, this.distinct)
+
+    def _holds_new(self, page: Page, this: _Pass) -> bool:
+        """Whether a page holds a CDR of this window that this pass has not received."""
+        seen, window, bounds = this.ids, self.window, self._bounds
+        started = page.started or [None] * page.count
+        return any(
+            cdr_id is not None
+            and cdr_id not in seen
+            and (started_at is None or window.contains(started_at, bounds))
+            for cdr_id, started_at in zip(page.ids, started, strict=True)
+        )
 
     def _mark(self, page: Page, this: _Pass) -> PageRead:
         """Tell new CDRs from repeats (CDRs this pass has already received)."""
@@ -343,6 +403,9 @@ class Chain:
         # one too few re-reads a CDR at the next offset; one too many would skip one).
         this.received += page.count - outside
         this.cursor_seen = this.cursor_seen or page.next_cursor is not None
+        this.last_outside = outside
+        if page.count:
+            this.last_full = page.count >= self._planner.page_size
         return PageRead(self.window, page, fresh, repeats)
 
     def _next_token(self, page: Page, this: _Pass) -> PageToken:
@@ -368,6 +431,7 @@ class Chain:
                 "run re-reads this window."
             )
             raise CursorLoopError(msg)
+        self._ledger.follow(cursor, self.window)
         this.cursors.add(cursor)
         this.empty_run = this.empty_run + 1 if page.count == 0 else 0
         if this.empty_run > MAX_EMPTY_PAGES:

@@ -383,7 +383,7 @@ class VoisoStream(RESTStream[PageToken]):
                     f"The certificate of {display_url(self.url_base)} is not trusted "
                     f"({describe_certificate(exc)}); retrying cannot change that. If a proxy "
                     "inspects TLS on your network, set REQUESTS_CA_BUNDLE to a PEM file "
-                    "holding its CA (see the README's Security section)."
+                    "holding its CA (see docs/security.md)."
                 )
                 raise BadResponseError(msg) from None
             body = read_body(response, self.timeout)

@@ -59,14 +59,15 @@ class Progress:
             f"{rate:,.0f} CDRs/s, about {left:.0f} s left, {where}"
         )
 
-    def finish(self, bookmark: str | None) -> None:
-        """One closing line: how many, how fast."""
+    def finish(self, bookmark: str | None, note: str | None = None) -> None:
+        """One closing line: how many, how fast, and `note` (what else the run had to do)."""
         elapsed = max(self._clock() - self._began, 1e-6)
         self._logger.info(
-            "%s: %s CDRs in %.1f s (%s CDRs/s)%s",
+            "%s: %s CDRs in %.1f s (%s CDRs/s)%s%s",
             self._label,
             f"{self.done:,}",
             elapsed,
             f"{self.done / elapsed:,.0f}",
             f", bookmark {bookmark}" if bookmark else "",
+            f"; {note}" if note else "",
         )

@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from tap_voiso.chain import Chain, Event, PageRead, Split, Strays, WindowDone
+from tap_voiso.cursors import CursorLedger
 from tap_voiso.errors import Interrupted
 from tap_voiso.pages import Page, PageToken
 from tap_voiso.planner import Planner
@@ -92,12 +93,13 @@ class _Totals:
 
 
 class _Stop:
-    """What all readers of one range share: the stop signal, the first failure, strays."""
+    """What all readers of one range share: stop signal, first failure, strays, cursors."""
 
-    def __init__(self, warn: Callable[[str], None]) -> None:
+    def __init__(self, warn: Callable[[str], None], ledger: CursorLedger) -> None:
         self.event = threading.Event()
         self.failure: BaseException | None = None
         self.strays = Strays(warn)
+        self.ledger = ledger
 
     def fail(self, error: BaseException) -> None:
         """Record a reader's failure and stop every reader."""
@@ -273,6 +275,7 @@ class Reader:
             on_total=on_total,
             on_planned=self._planned,
             fetch_at_once=self._fetch_at_once if at_once else None,
+            ledger=stop.ledger,
         )
         self._source = source
         self._handed = False
@@ -372,13 +375,15 @@ def read_windows(
     interrupt: Interrupt | None = None,
     warn: Callable[[str], None] | None = None,
     on_total: Callable[[int | None], None] | None = None,
+    ledger: CursorLedger | None = None,
 ) -> Iterator[PageRead | WindowDone]:
     """Pages of every window of `full`, windows in order, read `concurrency` at a time.
 
     `on_total` is told what the range holds, by its first page (or the first pages of
-    the windows it opens as, `Planner.opening`).
+    the windows it opens as, `Planner.opening`). `ledger` holds the run's cursors
+    (one per run: a cursor followed in one range may not come back in the next).
     """
-    stop = _Stop(warn or log)
+    stop = _Stop(warn or log, ledger or CursorLedger())
     pages = PagesInMemory(concurrency * PAGES_HELD_PER_READER, concurrency)
     opening = () if full.empty else planner.opening(full, concurrency)
     if len(opening) > 1:

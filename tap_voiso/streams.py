@@ -23,6 +23,7 @@ from singer_sdk.singerlib.catalog import REPLICATION_FULL_TABLE
 
 from tap_voiso.chain import PageRead, Repeats, WindowDone
 from tap_voiso.client import VoisoStream
+from tap_voiso.cursors import CursorLedger
 from tap_voiso.errors import OneLinePerStop, RetriesExhaustedError, StateError
 from tap_voiso.evolution import DROP, SchemaEvolution
 from tap_voiso.failures import describe
@@ -138,6 +139,11 @@ class CdrsStream(RecordPath, VoisoStream):
         return RecordChecker(self.api_schema, self.logger)
 
     @cached_property
+    def cursors(self) -> CursorLedger:
+        """The run's cursors, and the window ends confirmed without one (`cursors`)."""
+        return CursorLedger()
+
+    @cached_property
     def repeats(self) -> Repeats:
         """CDRs the API sent twice in a window: one WARNING, and a sum at the run's end."""
         return Repeats(self.logger.warning, self.logger.debug)
@@ -217,7 +223,9 @@ class CdrsStream(RecordPath, VoisoStream):
             interrupt=INTERRUPT,
             warn=self.logger.warning,
             on_total=progress.expect,
+            ledger=self.cursors,
         )
+        checks = self.cursors.checks
         for event in events:
             if isinstance(event, WindowDone):
                 self.logger.debug("%s done: %d CDRs", event.window, event.received)
@@ -228,7 +236,9 @@ class CdrsStream(RecordPath, VoisoStream):
             yield from items
             count = sum(cdr_count(item) for item in items)
             progress.add(count, self.stream_state.get("replication_key_value"))
-        progress.finish(self.stream_state.get("replication_key_value"))
+        checked = self.cursors.checks.since(checks)
+        note = str(checked) if checked.checked else None
+        progress.finish(self.stream_state.get("replication_key_value"), note)
 
     def _fresh_records(self, event: PageRead) -> list[Any]:
         """A page's new CDRs, checked, as items of the SDK's record loop (`passthrough`)."""

@@ -20,6 +20,7 @@ from tap_voiso.errors import Interrupted, VoisoError
 from tap_voiso.output import StateFlushingWriter
 from tap_voiso.passthrough import RecordPath
 from tap_voiso.streams import CHANNEL_STREAMS, CdrsStream
+from tap_voiso.windows import iso_ms, to_ms
 
 if TYPE_CHECKING:
     import click
@@ -171,12 +172,13 @@ class TapVoiso(Tap):
             self.logger.error("Connection test failed: %s", exc)  # noqa: TRY400
             return False
         visible = "an unknown number of" if total is None else f"{total:,}"
+        start = stream.settings.start
         self.logger.info(
             "Connection test passed: %s answered; this key can read %s CDRs from %s on "
             "(with the configured filters).",
             redact.display_url(stream.url_base),
             visible,
-            self.config.get("start_date") or "the beginning",
+            "the beginning" if start is None else iso_ms(to_ms(start)),
         )
         return True
 

@@ -100,12 +100,12 @@ def singer_lines(text: str) -> list[str]:
     return [line for line in text.split("\n") if line.strip()]
 
 
-# The one bookmark format, the README's: `2026-12-01T07:17:24.609Z`.
+# The one bookmark format (docs/incremental-sync.md): `2026-12-01T07:17:24.609Z`.
 BOOKMARK_FORMAT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
 
 
 def check_bookmarks(state: dict[str, Any]) -> None:
-    """Every bookmark of a STATE value has the README's format (milliseconds and `Z`)."""
+    """Every bookmark of a STATE value has the one format (milliseconds and `Z`)."""
     for stream, bookmark in state.get("bookmarks", {}).items():
         value = bookmark.get("replication_key_value")
         assert value is None or BOOKMARK_FORMAT.fullmatch(value), (stream, value)

@@ -1,6 +1,6 @@
-"""The README's benchmark commands run, and report every contender they name.
+"""The benchmark commands of docs/performance.md run, and report every contender they name.
 
-The README's Performance section shows a `python -m benchmarks.run` command for each
+docs/performance.md shows a `python -m benchmarks.run` command for each
 figure. Those of up to 10,000 CDRs run here as written; the larger ones (a minute or
 more each) run with their own flags but 3,000 CDRs and one round: the same contenders,
 settings and latency, so a flag the harness no longer takes, or a contender that
@@ -23,9 +23,9 @@ from voiso_simulator.data import SHAPES
 AS_WRITTEN_UP_TO = 10_000
 
 
-def readme_benchmark_commands() -> list[str]:
-    section = (ROOT / "README.md").read_text().split("## Performance\n", 1)[1].split("\n## ", 1)[0]
-    return re.findall(r"`(python -m benchmarks\.run [^`]*)`", section)
+def performance_page_commands() -> list[str]:
+    page = (ROOT / "docs" / "performance.md").read_text()
+    return re.findall(r"`(python -m benchmarks\.run [^`]*)`", page)
 
 
 def small(command: str) -> list[str]:
@@ -51,8 +51,8 @@ def rows(output: str) -> dict[str, tuple[float, ...]]:
     return found
 
 
-def test_the_readme_shows_a_command_for_each_kind_of_figure():
-    commands = readme_benchmark_commands()
+def test_the_performance_page_shows_a_command_for_each_kind_of_figure():
+    commands = performance_page_commands()
     assert any("--latency-ms" in c for c in commands)
     assert any("--only tap" in c for c in commands)
     assert any("--only" not in c for c in commands)  # all three contenders
@@ -60,8 +60,8 @@ def test_the_readme_shows_a_command_for_each_kind_of_figure():
     assert any(int(small(c)[small(c).index("--records") + 1]) >= 10_000 for c in commands)
 
 
-@pytest.mark.parametrize("command", readme_benchmark_commands())
-def test_a_readme_benchmark_command_runs_and_reports_its_contenders(command):
+@pytest.mark.parametrize("command", performance_page_commands())
+def test_a_benchmark_command_of_the_performance_page_runs_and_reports_its_contenders(command):
     result = subprocess.run(
         [sys.executable, *small(command)],
         cwd=ROOT, capture_output=True, text=True, timeout=600, check=False,

@@ -13,7 +13,15 @@ import time
 import pytest
 
 from tap_voiso.errors import VoisoError
-from tests.conftest import ROOT, catalog_selecting, run_cli, run_tap, tap_config, write_json
+from tests.conftest import (
+    ROOT,
+    catalog_selecting,
+    queries,
+    run_cli,
+    run_tap,
+    tap_config,
+    write_json,
+)
 
 ERROR_LINE = re.compile(r"\|\s+ERROR\s+\|")
 
@@ -41,8 +49,31 @@ def test_connection_test_that_passes_says_so_in_one_line_and_syncs_nothing(make_
     assert f"Connection test passed: {server.url} answered; this key can read 1,234 CDRs" in (
         result.stderr
     )
+    assert "CDRs from 2025-12-01T00:00:00.000Z on" in result.stderr
     assert result.stdout == ""
     assert len(server.simulator.requests) == 1
+
+
+@pytest.mark.parametrize(
+    ("start_date", "shown", "floor"),
+    [
+        (
+            "2025-12-01T08:00:00+08:00",
+            "from 2025-12-01T00:00:00.000Z on",
+            "2025-12-01T00:00:00.000Z",
+        ),
+        (None, "from the beginning on", "2000-01-01T00:00:00.000Z"),  # the tap's own floor
+    ],
+)
+def test_connection_test_names_the_start_the_tap_reads_from(
+    make_sim, tmp_path, start_date, shown, floor
+):
+    """The start as the settings read it (the moment queried, in UTC), not the text given."""
+    server = make_sim(records=50, burst=0)
+    result = run_cli(tap_config(server, start_date=start_date), tmp_path, "--test")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert f"this key can read 50 CDRs {shown}" in result.stderr
+    assert [query["started_at[gte]"] for query in queries(server)] == [[floor]]
 
 
 @pytest.mark.parametrize("fault", ["401", "422"])

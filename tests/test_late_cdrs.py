@@ -67,7 +67,7 @@ def test_a_listing_delay_longer_than_the_lookback_loses_cdrs_and_raising_it_cove
 
 
 def test_the_old_started_at_lookback_loses_long_open_cdrs_and_rereads_a_day(hourly_sim):
-    """What the design replaced, on the same API: the figures the README compares."""
+    """What the design replaced, on the same API: the figures docs/incremental-sync.md compares."""
     server = hourly_sim(listing_delay_ms=15 * MINUTE_MS)
     old = run_schedule(server, hours=12, old_design=True)
     assert old.lost

@@ -39,7 +39,6 @@ def test_the_readmes_meltano_commands_run_as_written(make_sim, tmp_path):
     sys_dir.mkdir()
     for kind in ("extractors", "loaders"):
         (sys_dir / kind).symlink_to(ROOT / ".meltano" / kind)
-    (project / "output").mkdir()
     env = {
         **os.environ,
         "PATH": f"{MELTANO_BIN}{os.pathsep}{os.environ['PATH']}",

@@ -12,8 +12,8 @@ from voiso_simulator.data import DEFAULT_START, PROFILES, SHAPES, DatasetSpec
 from voiso_simulator.server import DEFAULT_KEY, SimConfig, Simulator, start
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Parse arguments, build the data set, and serve it until SIGINT or SIGTERM."""
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line's switches, each defaulted."""
     parser = argparse.ArgumentParser(prog="python -m voiso_simulator", description=__doc__)
     parser.add_argument(
         "--host", default="127.0.0.1", help="loopback address to bind (default 127.0.0.1)"
@@ -68,8 +68,11 @@ def main(argv: list[str] | None = None) -> int:
         default=0.0,
         help="requests a second accepted, 429 with Retry-After beyond (0: no limit)",
     )
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
 
+
+def simulator_of(args: argparse.Namespace) -> Simulator:
+    """The simulator a command line describes (a test builds it to know what it serves)."""
     spec = DatasetSpec(
         records=args.records,
         seed=args.seed,
@@ -87,7 +90,13 @@ def main(argv: list[str] | None = None) -> int:
         fault_rate=args.fault_rate,
         rate_limit_per_second=args.rate_limit,
     )
-    server = start(Simulator(spec, config), args.host, args.port)
+    return Simulator(spec, config)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse arguments, build the data set, and serve it until SIGINT or SIGTERM."""
+    args = parse_args(argv)
+    server = start(simulator_of(args), args.host, args.port)
     print(
         f"voiso simulator: {args.records} CDRs at {server.url} (api key: {args.api_key})",
         flush=True,

@@ -68,6 +68,8 @@ SINGLE_FILTERS = (
     "tag",
 )
 PAGING_PARAMS = {"limit", "offset", "cursor"}
+# Queries whose latest cursor a mixing cursor cache (`cursor_mix_every`) remembers.
+MIXED_QUERIES_KEPT = 16
 
 
 @dataclass
@@ -120,6 +122,13 @@ class SimConfig:
     # Every Nth request that carries a cursor finds it expired: invalid, so the API
     # falls back to `offset` as documented.
     cursor_expire_every: int = 0
+    # What an expired cursor gets (the reference does not say): "offset", the
+    # documented fallback; "empty", a last page, `{"cdrs": [], next_cursor: null}`.
+    expired_cursor: str = "offset"
+    # A cursor cache that mixes requests: every Nth response that carries a cursor
+    # carries instead the cursor last issued for another query (another window read
+    # at the same time), when there is one. 0: never.
+    cursor_mix_every: int = 0
     # False: `metadata.total` is left out of every response.
     send_total: bool = True
     # Added to every `metadata.total`: a count the listing never delivers.
@@ -208,6 +217,10 @@ class Simulator:
         self._totals: dict[tuple[Any, ...], int] = {}
         self._shuffled: dict[tuple[int, int], list[int]] = {}
         self._cursor_requests = 0
+        self._cursors_issued = 0
+        self._last_issued: dict[tuple[Any, ...], str] = {}
+        self.cursors_mixed = 0  # responses that carried another query's cursor
+        self.expired_empty = 0  # cursor requests answered as an empty last page
         # Tests may set a function that rewrites each served record (hostile content).
         self.rewrite: Callable[[dict[str, Any]], dict[str, Any]] | None = None
 
@@ -435,7 +448,8 @@ class Simulator:
         lo, hi = self._span(query)
         ordering = self._ordering(lo, hi)
         start = None
-        if query.cursor and not self._cursor_expired():
+        expired = bool(query.cursor) and self._cursor_expired()
+        if query.cursor and not expired:
             start = self._resume_index(ordering, lo, hi, query.cursor)
         capped = start is None
         if start is None:
@@ -457,6 +471,10 @@ class Simulator:
             with self.lock:
                 self._totals[total_key] = total
         cfg = self.config
+        if expired and cfg.cursors and cfg.expired_cursor == "empty":
+            with self.lock:
+                self.expired_empty += 1
+            return {"cdrs": [], "total": total, "next_cursor": None}
         if cfg.empty_page_every and page_no % cfg.empty_page_every == 0 and query.cursor:
             decoded = decode_cursor(query.cursor)
             if decoded:
@@ -490,7 +508,7 @@ class Simulator:
         if picked and (more or cfg.last_page == "present"):
             last = picked[-1]
             next_cursor = encode_cursor(ds.started[last], ds.ids[last], length=cfg.cursor_bytes)
-        next_cursor = self._cursor_fault(query, picked, next_cursor)
+        next_cursor = self._mixed(query, self._cursor_fault(query, picked, next_cursor))
         if picked and cfg.omit_next:
             with self.lock:
                 omit, cfg.omit_next = cfg.omit_next > 0, max(0, cfg.omit_next - 1)
@@ -549,6 +567,24 @@ class Simulator:
                 nonce = len(self.requests)
             return encode_cursor(ds.started[back], ds.ids[back], nonce=nonce)
         return next_cursor
+
+    def _mixed(self, query: Query, next_cursor: str | None) -> str | None:
+        """The cursor this response carries: its own, or (`cursor_mix_every`) another query's."""
+        every = self.config.cursor_mix_every
+        if not every or next_cursor is None:
+            return next_cursor
+        with self.lock:
+            self._cursors_issued += 1
+            issued = self._last_issued  # the latest cursor of each recent query, oldest first
+            other = next((c for k, c in reversed(issued.items()) if k != query.key), None)
+            issued.pop(query.key, None)
+            issued[query.key] = next_cursor
+            while len(issued) > MIXED_QUERIES_KEPT:
+                del issued[next(iter(issued))]
+            if self._cursors_issued % every or other is None:
+                return next_cursor
+            self.cursors_mixed += 1
+            return other
 
     def _span(self, query: Query) -> tuple[int, int]:
         return self.dataset.span_for(_lower_bound(query.started), _upper_bound(query.started))
