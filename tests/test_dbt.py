@@ -280,6 +280,19 @@ def test_kpis_match_ground_truth(request, served, warehouse, build, model):
     assert_matches(built, expected, KEYS[model])
 
 
+@pytest.mark.parametrize("warehouse", WAREHOUSES)
+def test_the_data_exercises_every_figure(request, warehouse):
+    """No column is checked only at zero: the realistic CDRs have short abandons,
+    transfers, agents hanging up, repeat callers and intervals that need several agents."""
+    built = request.getfixturevalue(warehouse).built["UTC/15"]
+    intervals, daily = built["voiso__queue_interval"], built["voiso__queue_daily"]
+    for column in ("short_abandoned", "transferred_out", "agent_hung_up_first"):
+        assert sum(row[column] for row in intervals) > 0, column
+    assert max(row["required_agents"] or 0 for row in intervals) >= 4
+    assert sum(row["repeat_contacts"] or 0 for row in daily) > 0
+    assert any(row["repeat_contacts"] is None for row in daily)  # outbound rows
+
+
 @pytest.mark.parametrize("build", BUILDS)
 @pytest.mark.parametrize("warehouse", WAREHOUSES)
 def test_a_day_is_the_sum_of_its_intervals(request, warehouse, build):
