@@ -119,7 +119,7 @@ def start_simulator(
     process = subprocess.Popen(
         [PYTHON, "-m", "voiso_simulator", "--port", "0", "--records", str(records),
          "--start", start, "--span-days", str(span_days), "--latency-ms", str(latency_ms),
-         "--shape", shape, "--rate-limit", str(rate)],
+         "--shape", shape, "--profile", "uniform", "--rate-limit", str(rate)],
         cwd=ROOT, stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
     assert process.stdout is not None

@@ -1,9 +1,11 @@
 """dbt_voiso end to end: the tap loads the simulator's CDRs, Meltano runs `dbt build`.
 
-One DuckDB load and one PostgreSQL load (module fixtures) are built twice (UTC and
-Asia/Manila), then read again by an overlapping tap run and rebuilt. Every KPI of
-`voiso__queue_daily` and `voiso__agent_daily` is checked against tests/kpis.py, which
-computes them from the CDRs the simulator serves.
+One DuckDB load and one PostgreSQL load (module fixtures) of realistic CDRs across the
+night New York's clocks go back are built four times each (UTC and America/New_York,
+15- and 30-minute intervals, other definitions off their defaults in New York), then
+read again by an overlapping tap run and rebuilt. Every column of the queue and agent
+models, daily and by interval, is checked against tests/kpis.py, which computes them
+from the CDRs the simulator serves (Erlang C included).
 """
 
 from __future__ import annotations
@@ -13,9 +15,11 @@ import math
 import re
 import shutil
 import subprocess
+import time
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,20 +33,45 @@ from tests.test_meltano import meltano
 from voiso_simulator import SimServer, serving
 from voiso_simulator.data import iso_ms, parse_iso
 
-MODELS = ("voiso__queue_daily", "voiso__agent_daily")
+MODELS = (
+    "voiso__queue_daily",
+    "voiso__agent_daily",
+    "voiso__queue_interval",
+    "voiso__agent_interval",
+)
 KEYS = {
     "voiso__queue_daily": ("local_date", "queue_id", "direction"),
     "voiso__agent_daily": ("local_date", "agent_id"),
+    "voiso__queue_interval": ("interval_start_utc", "queue_id", "channel", "direction"),
+    "voiso__agent_interval": ("interval_start_utc", "agent_id"),
 }
-EXPECTED = {"voiso__queue_daily": kpis.queue_daily, "voiso__agent_daily": kpis.agent_daily}
-MANILA = "Asia/Manila"
-SCHEMAS = {"UTC": "voiso_analytics", MANILA: "voiso_manila"}
-# The second build also moves the other definitions off their defaults.
-RULES = {
-    "UTC": kpis.Definitions(),
-    MANILA: kpis.Definitions(
-        timezone=MANILA, abandoned=("abandoned", "no_answer"), service_level_seconds=30
-    ),
+EXPECTED = {
+    "voiso__queue_daily": kpis.queue_daily,
+    "voiso__agent_daily": kpis.agent_daily,
+    "voiso__queue_interval": kpis.queue_interval,
+    "voiso__agent_interval": kpis.agent_interval,
+}
+ZONE = "America/New_York"  # clocks go back on 2026-11-01, inside the data
+START = "2026-10-27T00:00:00Z"
+# The zone's builds also move the other definitions off their defaults.
+ZONE_RULES = kpis.Definitions(
+    timezone=ZONE,
+    abandoned=("abandoned", "no_answer"),
+    service_level_seconds=30,
+    conversation_handled=("resolved",),
+    conversation_abandoned=("missed", "archived"),
+    short_abandon_seconds=10,
+    interval_minutes=30,
+    service_level_target=0.9,
+    transfer_tags=("warm_transfer",),
+    repeat_window_hours=12,
+)
+# Build name: (schema, definitions); the first is the README's command, at the defaults.
+BUILDS = {
+    "UTC/15": ("voiso_analytics", kpis.Definitions()),
+    "zone/30": ("voiso_zone", ZONE_RULES),
+    "UTC/30": ("voiso_utc_30", kpis.Definitions(interval_minutes=30)),
+    "zone/15": ("voiso_zone_15", replace(ZONE_RULES, interval_minutes=15)),
 }
 DUCKDB_PYTHON = ROOT / ".meltano" / "loaders" / "target-duckdb" / "venv" / "bin" / "python"
 
@@ -52,19 +81,25 @@ class Warehouse:
     """What one warehouse holds after the loads and builds, read back as plain rows."""
 
     built: dict[str, dict[str, list[dict[str, Any]]]] = field(default_factory=dict)
-    reread: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    reread: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # incremental
+    full: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # the same, in full
     source_rows: list[int] = field(default_factory=list)  # rows of voiso.cdrs, per load
     source_ids: list[int] = field(default_factory=list)  # distinct ids, per load
     catalog: dict[str, Any] = field(default_factory=dict)
     manifest: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None  # the DuckDB file
     reread_from: list[str] = field(default_factory=list)  # started_at[gte] the re-read sent
+    seconds: dict[str, float] = field(default_factory=dict)  # what each step took
 
 
 @pytest.fixture(scope="module")
 def sim() -> Iterator[SimServer]:
-    """Ten days of CDRs, a few thousand, read by both warehouses."""
-    with serving(sim_server(records=3000, span_days=10, burst=0, seed=21)) as server:
+    """Ten days of realistic CDRs, a few thousand, read by both warehouses.
+
+    The center keeps Manila's business hours, so that the two 01:00 hours of New York's
+    night (13:00 and 14:00 in Manila) are busy ones."""
+    options = {"records": 3000, "span_days": 10, "burst": 0, "seed": 21, "start": START}
+    with serving(sim_server(**options, profile="realistic", timezone="Asia/Manila")) as server:
         yield server
 
 
@@ -88,7 +123,7 @@ def build_everything(
     read,
     before_reread=None,
 ) -> Warehouse:
-    """Load and build (UTC), build again for Manila, re-read half and rebuild, read back."""
+    """Load and build (UTC), build the other definitions, re-read half and rebuild."""
     prefix = utility.upper().replace("-", "_")
     env = {**env, "DBT_TARGET_PATH": str(tmp / "target"), "DBT_LOG_PATH": str(tmp / "logs")}
     warehouse = Warehouse()
@@ -104,19 +139,16 @@ def build_everything(
     # The README's one command: load, then build and test the models.
     meltano(tmp, sim, "run", "tap-voiso", loader, f"{utility}:build", **env)
     count_source()
-    warehouse.built["UTC"] = models(SCHEMAS["UTC"])
-    manila = {
-        f"{prefix}_SCHEMA": SCHEMAS[MANILA],
-        f"{prefix}_VARS": json.dumps(
-            {
-                "voiso_timezone": MANILA,
-                "voiso_abandoned_dispositions": list(RULES[MANILA].abandoned),
-                "voiso_service_level_seconds": RULES[MANILA].service_level_seconds,
-            }
-        ),
-    }
-    meltano(tmp, sim, "run", f"{utility}:build", **env, **manila)
-    warehouse.built[MANILA] = models(SCHEMAS[MANILA])
+    warehouse.built["UTC/15"] = models(BUILDS["UTC/15"][0])
+    # The same load, built with other vars into schemas of their own: the zone's with
+    # its tests, the other two grains without (the same SQL, tested twice already).
+    for name, (schema, rules) in list(BUILDS.items())[1:]:
+        began = time.monotonic()
+        command = f"{utility}:build" if name == "zone/30" else f"{utility}:run"
+        options = {f"{prefix}_SCHEMA": schema, f"{prefix}_VARS": json.dumps(rules.dbt_vars())}
+        meltano(tmp, sim, "run", command, **env, **options)
+        warehouse.built[name] = models(schema)
+        warehouse.seconds[name] = time.monotonic() - began
     meltano(tmp, sim, "run", f"{utility}:docs-generate", **env)
     warehouse.catalog = json.loads((tmp / "target" / "catalog.json").read_text())
     warehouse.manifest = json.loads((tmp / "target" / "manifest.json").read_text())
@@ -130,7 +162,10 @@ def build_everything(
     for query in queries(sim):
         warehouse.reread_from += query.get("started_at[gte]", [])
     count_source()
-    warehouse.reread = models(SCHEMAS["UTC"])
+    warehouse.reread = models(BUILDS["UTC/15"][0])
+    # The same source built in full, into a schema of its own.
+    meltano(tmp, sim, "run", f"{utility}:run", **env, **{f"{prefix}_SCHEMA": "voiso_full"})
+    warehouse.full = models("voiso_full")
     return warehouse
 
 
@@ -201,16 +236,32 @@ def postgres(sim, served, tmp_path_factory) -> Warehouse:
 WAREHOUSES = ("duckdb", "postgres")
 
 
+def text(value: Any) -> str:
+    """A key or a text value as the test compares it: timestamps as `2026-11-01 05:00:00`."""
+    return re.sub(r"^(\d{4}-\d\d-\d\d)T", r"\1 ", str(value))
+
+
+def keyed(rows: list[dict[str, Any]], keys: tuple[str, ...]) -> dict[tuple[str, ...], dict]:
+    """Rows by their key, as `assert_matches` expects them."""
+    return {
+        tuple(text(row[k]) for k in keys): {c: v for c, v in row.items() if c not in keys}
+        for row in rows
+    }
+
+
 def assert_matches(rows: list[dict[str, Any]], expected: dict, keys: tuple[str, ...]) -> None:
     """Same keys; counts equal, rates and averages within 1e-6."""
-    by_key = {tuple(str(row[k]) for k in keys): row for row in rows}
+    by_key = {tuple(text(row[k]) for k in keys): row for row in rows}
     assert len(by_key) == len(rows)
     assert set(by_key) == set(expected)
     for key, want in expected.items():
         got = by_key[key]
+        assert set(got) == set(keys) | set(want), key  # every column checked
         for column, value in want.items():
-            if value is None or isinstance(value, str):
-                assert got[column] == value, (key, column)
+            if value is None:
+                assert got[column] is None, (key, column, got[column])
+            elif isinstance(value, str):
+                assert text(got[column]) == text(value), (key, column)
             elif isinstance(value, int):
                 assert got[column] == value, (key, column, got[column], value)
             else:
@@ -220,13 +271,72 @@ def assert_matches(rows: list[dict[str, Any]], expected: dict, keys: tuple[str, 
 
 
 @pytest.mark.parametrize("model", MODELS)
-@pytest.mark.parametrize("timezone", ["UTC", MANILA])
+@pytest.mark.parametrize("build", BUILDS)
 @pytest.mark.parametrize("warehouse", WAREHOUSES)
-def test_kpis_match_ground_truth(request, served, warehouse, timezone, model):
-    built = request.getfixturevalue(warehouse).built[timezone][model]
-    expected = EXPECTED[model](served, RULES[timezone])
+def test_kpis_match_ground_truth(request, served, warehouse, build, model):
+    built = request.getfixturevalue(warehouse).built[build][model]
+    expected = EXPECTED[model](served, BUILDS[build][1])
     assert expected
     assert_matches(built, expected, KEYS[model])
+
+
+@pytest.mark.parametrize("warehouse", WAREHOUSES)
+def test_the_data_exercises_every_figure(request, warehouse):
+    """No column is checked only at zero: the realistic CDRs have short abandons,
+    transfers, agents hanging up, repeat callers and intervals that need several agents."""
+    built = request.getfixturevalue(warehouse).built["UTC/15"]
+    intervals, daily = built["voiso__queue_interval"], built["voiso__queue_daily"]
+    for column in ("short_abandoned", "transferred_out", "agent_hung_up_first"):
+        assert sum(row[column] for row in intervals) > 0, column
+    assert max(row["required_agents"] or 0 for row in intervals) >= 4
+    assert sum(row["repeat_contacts"] or 0 for row in daily) > 0
+    assert any(row["repeat_contacts"] is None for row in daily)  # outbound rows
+
+
+@pytest.mark.parametrize("build", BUILDS)
+@pytest.mark.parametrize("warehouse", WAREHOUSES)
+def test_a_day_is_the_sum_of_its_intervals(request, warehouse, build):
+    built = request.getfixturevalue(warehouse).built[build]
+    counts = ("offered", "abandoned", "short_abandoned", "answered_within_service_level",
+              "transferred_out", "agent_hung_up_first")  # fmt: skip
+    summed: dict[tuple[str, str, str], Counter[str]] = {}
+    for row in built["voiso__queue_interval"]:
+        if row["channel"] == "call":
+            day = text(row["interval_start_local"])[:10]
+            total = summed.setdefault((day, row["queue_id"], row["direction"]), Counter())
+            total.update({c: row[c] for c in counts} | {"answered": row["handled"]})
+    daily = {
+        (text(r["local_date"]), r["queue_id"], r["direction"]): r
+        for r in built["voiso__queue_daily"]
+    }
+    assert set(daily) == set(summed)
+    for key, row in daily.items():
+        assert {c: row[c] for c in (*counts, "answered")} == dict(summed[key]), key
+
+
+@pytest.mark.parametrize("warehouse", WAREHOUSES)
+def test_the_night_the_clocks_go_back_has_two_1am_hours(request, warehouse):
+    """New York, 2026-11-01: 100 quarter hours; 01:00-01:59 local twice, an hour apart."""
+    built = request.getfixturevalue(warehouse).built
+    quarter_hours = {
+        kpis.interval_of(kpis.iso_minute(minute), BUILDS["zone/15"][1])[0]
+        for minute in range(int(kpis.moment("2026-11-01T04:00:00Z").timestamp() // 60),
+                            int(kpis.moment("2026-11-02T05:00:00Z").timestamp() // 60))
+    }  # fmt: skip
+    assert len(quarter_hours) == 100
+    for build in ("zone/15", "zone/30"):
+        starts: dict[str, set[str]] = {}
+        for row in built[build]["voiso__queue_interval"] + built[build]["voiso__agent_interval"]:
+            local = text(row["interval_start_local"])
+            starts.setdefault(local, set()).add(text(row["interval_start_utc"]))
+        twice = {local: utc for local, utc in starts.items() if len(utc) > 1}
+        assert twice, build  # the data has contacts in both 01:00 hours
+        for local, utc in twice.items():
+            assert local.startswith("2026-11-01 01:"), local
+            first, second = sorted(utc)
+            assert kpis.moment(second.replace(" ", "T") + "Z") - kpis.moment(
+                first.replace(" ", "T") + "Z"
+            ) == timedelta(hours=1)
 
 
 def offered_per_day(rows: list[dict[str, Any]]) -> Counter[str]:
@@ -237,24 +347,24 @@ def offered_per_day(rows: list[dict[str, Any]]) -> Counter[str]:
 
 
 @pytest.mark.parametrize("warehouse", WAREHOUSES)
-def test_manila_days_move_calls_across_the_utc_day_boundary(request, served, warehouse):
+def test_zone_days_move_calls_across_the_utc_day_boundary(request, served, warehouse):
     built = request.getfixturevalue(warehouse).built
     calls = [r for r in served if r["type"] == "call" and r["data"].get("queue")]
 
     def day(record: dict[str, Any], timezone: str) -> str:
         return kpis.local_date(record["started_at"], timezone).isoformat()
 
-    moved = [r for r in calls if day(r, "UTC") != day(r, MANILA)]
+    moved = [r for r in calls if day(r, "UTC") != day(r, ZONE)]
     assert 0 < len(moved) < len(calls)
-    utc = offered_per_day(built["UTC"]["voiso__queue_daily"])
-    manila = offered_per_day(built[MANILA]["voiso__queue_daily"])
-    assert sum(utc.values()) == sum(manila.values()) == len(calls)
-    # Manila is UTC+8: the calls after 16:00 UTC count on the next day.
-    for date in utc | manila:
+    utc = offered_per_day(built["UTC/15"]["voiso__queue_daily"])
+    zone = offered_per_day(built["zone/30"]["voiso__queue_daily"])
+    assert sum(utc.values()) == sum(zone.values()) == len(calls)
+    # New York is UTC-4 or UTC-5: the calls before 04:00 or 05:00 UTC count the day before.
+    for date in utc | zone:
         moved_out = sum(1 for r in moved if day(r, "UTC") == date)
-        moved_in = sum(1 for r in moved if day(r, MANILA) == date)
-        assert manila[date] == utc[date] - moved_out + moved_in, date
-    assert manila != utc
+        moved_in = sum(1 for r in moved if day(r, ZONE) == date)
+        assert zone[date] == utc[date] - moved_out + moved_in, date
+    assert zone != utc
 
 
 @pytest.mark.parametrize("warehouse", WAREHOUSES)
@@ -269,13 +379,18 @@ def test_a_run_that_reads_cdrs_again_changes_no_kpi(request, served, warehouse):
     else:  # target-duckdb replaces a row by its primary key
         assert built.source_rows == [len(served), len(served)]
     for model in MODELS:
-        keys = KEYS[model]
-        first = {
-            tuple(str(row[k]) for k in keys): {c: v for c, v in row.items() if c not in keys}
-            for row in built.built["UTC"][model]
-        }
         # Counts equal; sums and averages up to the order the warehouse adds them in.
-        assert_matches(built.reread[model], first, keys)
+        first = keyed(built.built["UTC/15"][model], KEYS[model])
+        assert_matches(built.reread[model], first, KEYS[model])
+
+
+@pytest.mark.parametrize("warehouse", WAREHOUSES)
+def test_the_incremental_rebuild_equals_a_full_build(request, warehouse):
+    """After the re-read (on PostgreSQL: newer versions of half the CDRs appended, the
+    first versions altered), the incremental build holds what a full build does."""
+    built = request.getfixturevalue(warehouse)
+    for model in MODELS:
+        assert_matches(built.reread[model], keyed(built.full[model], KEYS[model]), KEYS[model])
 
 
 @pytest.mark.parametrize("warehouse", WAREHOUSES)
@@ -286,7 +401,7 @@ def test_docs_describe_every_model_and_column_the_warehouse_holds(request, wareh
         for node in built.manifest["nodes"].values()
         if node["resource_type"] == "model" and node["package_name"] == "dbt_voiso"
     }
-    assert len(models) == 9
+    assert len(models) == 11
     for unique_id, table in built.catalog["nodes"].items():
         node = built.manifest["nodes"][unique_id]
         assert node["description"], node["name"]
@@ -313,35 +428,63 @@ def test_meltano_yml_declares_the_dbt_utilities_inline():
     assert settings["dbname"] == loader["config"]["database"]
 
 
-def test_the_readme_lists_every_var_the_package_defines():
+def test_the_docs_list_every_var_the_package_defines():
+    """In the README's var table, or (the vars of issue 30 until the README takes them)
+    in docs/kpi-definitions.md's."""
     project = yaml.safe_load((ROOT / "dbt_voiso" / "dbt_project.yml").read_text())
-    readme = (ROOT / "README.md").read_text()
-    documented = set(re.findall(r"^\| `(voiso_[a-z]\w*)` \|", readme, re.MULTILINE))
+    documented: set[str] = set()
+    for page in (ROOT / "README.md", ROOT / "docs" / "kpi-definitions.md"):
+        documented |= set(re.findall(r"^\| `(voiso_[a-z]\w*)` \|", page.read_text(), re.MULTILINE))
     assert documented == set(project["vars"])
 
 
 def test_the_demos_kpi_table_shows_each_queues_figures(duckdb, served):
-    """What scripts/demo prints after `dbt build`: per queue, over all days and directions."""
+    """What scripts/demo prints after `dbt build`: per queue, inbound calls over all days,
+    and the busiest interval with the agents it needed."""
     assert duckdb.path is not None
     printed = subprocess.run(
         [str(DUCKDB_PYTHON), str(ROOT / "scripts" / "kpi_table.py"), str(duckdb.path)],
         capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
-    calls = [r for r in served if r["type"] == "call" and r["data"].get("queue")]
+    calls = [
+        r for r in served
+        if r["type"] == "call" and r["data"].get("queue") and r["subtype"] == "inbound"
+    ]  # fmt: skip
     rules = kpis.Definitions()
     lines = printed.splitlines()
-    assert "offered  answer rate  service level  AHT (s)" in lines[2]
-    rows = {line[:22].strip(): line[22:].split() for line in lines[3:]}
+    assert "offered  service level  abandonment  ASA (s)  AHT (s)" in lines[2]
+    rows = {line[:22].strip(): line[22:].split() for line in lines[3:] if line.startswith("  ")}
     assert set(rows) == {c["data"]["queue"]["name"] for c in calls}
-    for name, (offered, answer_rate, service_level, aht) in rows.items():
-        queue = [c for c in calls if c["data"]["queue"]["name"] == name]
-        answered = [c for c in queue if c["disposition"] in rules.answered]
-        within = [c for c in answered if c["data"]["durations"]["queue"] <= 20]
-        handle = [c["data"]["durations"]["talk"] + c["data"]["durations"]["hold"] for c in answered]
+    for name, (offered, service_level, abandonment, asa, aht) in rows.items():
+        queue = [kpis.contact(c, rules) for c in calls if c["data"]["queue"]["name"] == name]
+        answered = [c.record for c in queue if c.handled]
+        net = len(queue) - sum(c.short_abandoned for c in queue)
+        abandoned = sum(c.abandoned and not c.short_abandoned for c in queue)
         assert int(offered) == len(queue)
-        assert answer_rate == f"{len(answered) / len(queue):.1%}"
-        assert service_level == f"{len(within) / len(queue):.1%}"
+        assert service_level == f"{sum(c.within for c in queue) / net:.1%}"
+        assert abandonment == f"{abandoned / net:.1%}"
+        assert (
+            asa == f"{sum(c['data']['durations']['queue'] for c in answered) / len(answered):.1f}"
+        )
+        handle = [c["data"]["durations"]["talk"] + c["data"]["durations"]["hold"] for c in answered]
         assert aht == f"{sum(handle) / len(handle):.1f}"
+    # A contact center's figures, not a coin's: most calls answered in time, few abandoned.
+    total = [kpis.contact(c, rules) for c in calls]
+    assert 0.6 < sum(c.within for c in total) / len(total) < 0.95
+    assert 0.01 < sum(c.abandoned for c in total) / len(total) < 0.1
+    intervals = kpis.queue_interval(served, rules)
+    # The most offered; of equals, the earliest, then the first queue name (as printed).
+    busiest = min(
+        (-v["offered"], k[0], v["queue_name"], k)
+        for k, v in intervals.items()
+        if k[2:] == ("call", "inbound")
+    )
+    want = intervals[busiest[-1]]
+    assert lines[-1].endswith(
+        f"{want['queue_name']}: {want['offered']} inbound calls,"
+        f" AHT {want['average_handle_time_seconds']:.1f} s,"
+        f" {want['required_agents']} agents required (Erlang C)"
+    ), lines[-1]
 
 
 def test_a_dbt_project_installs_the_package_from_packages_yml(duckdb, served, tmp_path):

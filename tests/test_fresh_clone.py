@@ -173,4 +173,5 @@ def test_the_quick_start_demo_runs_in_the_same_clone_after_them(fresh_clone):
     assert demo.returncode == 0, demo.stderr[-3000:] + demo.stdout[-3000:]
     assert "CDRs per type in output/warehouse.duckdb" in demo.stdout
     assert re.search(r"Done\. PASS=\d+ WARN=0 ERROR=0", demo.stdout)
-    assert "offered  answer rate  service level  AHT (s)" in demo.stdout
+    assert "offered  service level  abandonment  ASA (s)  AHT (s)" in demo.stdout
+    assert "agents required (Erlang C)" in demo.stdout

@@ -10,7 +10,7 @@ import sys
 import threading
 
 from voiso_simulator.config import DEFAULT_KEY, SimConfig
-from voiso_simulator.data import DEFAULT_START, SHAPES, DatasetSpec
+from voiso_simulator.data import DEFAULT_START, PROFILES, SHAPES, DatasetSpec
 from voiso_simulator.server import Simulator, start
 
 
@@ -38,7 +38,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--shape",
         choices=SHAPES,
         default="even",
-        help="where the CDRs lie in the range (default even; see DatasetSpec)",
+        help="where the uniform profile's CDRs lie (default even; see DatasetSpec)",
+    )
+    parser.add_argument(
+        "--profile",
+        choices=PROFILES,
+        default="realistic",
+        help="what the CDRs say (default realistic: see docs/simulator-data.md; uniform: random)",
+    )
+    parser.add_argument(
+        "--timezone",
+        default="UTC",
+        help="the contact center's IANA zone, whose business hours the realistic profile keeps",
     )
     parser.add_argument(
         "--api-key", default=DEFAULT_KEY, help=f"the accepted Bearer key (default {DEFAULT_KEY})"
@@ -82,6 +93,8 @@ def simulator_of(args: argparse.Namespace) -> Simulator:
         span_days=args.span_days,
         burst=min(args.burst, args.records),
         shape=args.shape,
+        profile=args.profile,
+        timezone=args.timezone,
     )
     config = SimConfig(
         api_key=args.api_key,

@@ -8,7 +8,10 @@
     ended_at,
     started_at_local,
     local_date,
-    local_hour
+    local_hour,
+    interval_start_utc,
+    interval_start_local,
+    has_transfer_tag
 {%- endmacro %}
 
 {#- `data.durations.<name>` as `<name>_seconds` for each name, 0 when absent. -#}

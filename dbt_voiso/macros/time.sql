@@ -16,3 +16,21 @@
   {{ exceptions.raise_compiler_error(
       "dbt_voiso converts time zones on duckdb and postgres only, not on " ~ target.type) }}
 {%- endmacro %}
+
+{#- The start of the `voiso_interval_minutes` interval holding a local (wall-clock)
+    timestamp, in wall-clock time. -#}
+{% macro voiso_interval_start_local(local_column) -%}
+  {%- set minutes = var('voiso_interval_minutes', 15) | int -%}
+  {%- if minutes not in [15, 30, 60] -%}
+    {{ exceptions.raise_compiler_error("voiso_interval_minutes must be 15, 30 or 60, not " ~ minutes) }}
+  {%- endif -%}
+  {#- Parenthesised: dbt.dateadd is a bare `a + b` on postgres. -#}
+  ({{ dbt.dateadd('minute', 'cast(floor(extract(minute from ' ~ local_column ~ ') / ' ~ minutes ~ ') * ' ~ minutes ~ ' as integer)', "date_trunc('hour', " ~ local_column ~ ")") }})
+{%- endmacro %}
+
+{#- The same interval's start in UTC: the UTC moment less the wall-clock time since the
+    interval began. Right across a daylight-saving change (which falls on an interval
+    boundary): the two 01:00 quarter hours of a night the clocks go back get two starts. -#}
+{% macro voiso_interval_start_utc(utc_column, local_column) -%}
+  ({{ utc_column }} - ({{ local_column }} - {{ dbt_voiso.voiso_interval_start_local(local_column) }}))
+{%- endmacro %}

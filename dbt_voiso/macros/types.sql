@@ -38,3 +38,25 @@
   cast({{ numerator }} as {{ dbt_voiso.voiso_type_double() }})
     / nullif(cast({{ denominator }} as {{ dbt_voiso.voiso_type_double() }}), 0)
 {%- endmacro %}
+
+{#- Whether a list column of strings (tags) holds any of the values. target-duckdb lands
+    a list as JSON, target-postgres as text[]. -#}
+{% macro voiso_has_any(column, values) -%}
+  {%- if values | length == 0 -%}
+    (1 = 0)
+  {%- else -%}
+    {{ return(adapter.dispatch('voiso_has_any', 'dbt_voiso')(column, values)) }}
+  {%- endif -%}
+{%- endmacro %}
+
+{% macro duckdb__voiso_has_any(column, values) -%}
+  coalesce(list_has_any(cast({{ column }} as varchar[]), [
+    {%- for value in values -%}'{{ value | replace("'", "''") }}'{{ ", " if not loop.last }}{%- endfor -%}
+  ]), false)
+{%- endmacro %}
+
+{% macro default__voiso_has_any(column, values) -%}
+  coalesce(cast({{ column }} as text[]) && array[
+    {%- for value in values -%}'{{ value | replace("'", "''") }}'{{ ", " if not loop.last }}{%- endfor -%}
+  ]::text[], false)
+{%- endmacro %}

@@ -1,6 +1,8 @@
 {#- One row per call. Durations are seconds; handle time is talk plus hold. -#}
+{{ dbt_voiso.voiso_incremental_config('call_id') }}
 with calls as (
-    select * from {{ ref('stg_voiso__cdrs') }} where cdr_type = 'call'
+    select * from {{ ref('stg_voiso__cdrs') }}
+    where cdr_type = 'call' and {{ dbt_voiso.voiso_changed_since_last_build('started_at', 'ended_at', 'loaded_at') }}
 ),
 
 typed as (
@@ -22,13 +24,17 @@ typed as (
         cost,
         {{ dbt_voiso.voiso_json_text('data_json', 'destination_country') }} as destination_country,
         from_phone_number,
-        to_phone_number
+        to_phone_number,
+        loaded_at
     from calls
 )
 
 select
     *,
     talk_seconds + hold_seconds as handle_seconds,
+    is_abandoned and queue_seconds <= {{ var('voiso_short_abandon_seconds', 5) }} as is_short_abandoned,
+    is_answered and has_transfer_tag as is_transferred_out,
+    is_answered and coalesce(end_reason = 'agent', false) as is_agent_hung_up_first,
     case
         when is_answered then 'answered'
         when is_abandoned then 'abandoned'

@@ -1,23 +1,80 @@
-{#- One row per local day, queue and direction, for calls that went through a queue.
-    Rates are shares of offered calls; speed of answer and handle time average over
-    answered calls. -#}
+{#- One row per local day, queue and direction, for calls that went through a queue:
+    the day's `voiso__queue_interval` rows of channel `call`, added up, with the same
+    rate definitions, and the repeat contacts of the day's handled inbound calls. -#}
+{%- set window_hours = var('voiso_repeat_window_hours', 24) -%}
+with calls as (
+    select * from {{ ref('voiso__calls') }}
+),
+
+inbound as (
+    select from_phone_number, started_at
+    from calls
+    where direction = 'inbound' and from_phone_number is not null
+),
+
+{#- A handled inbound call is a repeat contact when its number calls in again (any queue
+    or none) after it ended, within the window. -#}
+repeats as (
+    select calls.call_id
+    from calls
+    where calls.direction = 'inbound'
+        and calls.is_answered
+        and exists (
+            select 1
+            from inbound
+            where inbound.from_phone_number = calls.from_phone_number
+                and inbound.started_at > calls.ended_at
+                and inbound.started_at <= ({{ dbt.dateadd('hour', window_hours, 'calls.ended_at') }})
+        )
+),
+
+daily as (
+    select
+        calls.local_date,
+        calls.queue_id,
+        max(calls.queue_name) as queue_name,
+        calls.direction,
+        count(*) as offered,
+        count(case when calls.is_answered then 1 end) as answered,
+        count(case when calls.is_abandoned then 1 end) as abandoned,
+        count(case when calls.is_short_abandoned then 1 end) as short_abandoned,
+        count(case when calls.is_answered_within_service_level then 1 end) as answered_within_service_level,
+        avg(case when calls.is_answered then calls.queue_seconds end) as average_speed_of_answer_seconds,
+        avg(case when calls.is_abandoned then calls.queue_seconds end) as average_abandon_time_seconds,
+        avg(case when calls.is_answered then calls.handle_seconds end) as average_handle_time_seconds,
+        count(case when calls.is_transferred_out then 1 end) as transferred_out,
+        count(case when calls.is_agent_hung_up_first then 1 end) as agent_hung_up_first,
+        count(repeats.call_id) as repeat_contacts,
+        sum(calls.talk_seconds) as talk_seconds,
+        sum(calls.hold_seconds) as hold_seconds,
+        coalesce(sum(calls.cost), 0) as cost
+    from calls
+    left join repeats on repeats.call_id = calls.call_id
+    where calls.queue_id is not null
+    group by calls.local_date, calls.queue_id, calls.direction
+)
+
 select
     local_date,
     queue_id,
-    max(queue_name) as queue_name,
+    queue_name,
     direction,
-    count(*) as offered,
-    count(case when is_answered then 1 end) as answered,
-    count(case when is_abandoned then 1 end) as abandoned,
-    count(case when is_answered_within_service_level then 1 end) as answered_within_service_level,
-    {{ dbt_voiso.voiso_ratio('count(case when is_answered then 1 end)', 'count(*)') }} as answer_rate,
-    {{ dbt_voiso.voiso_ratio('count(case when is_abandoned then 1 end)', 'count(*)') }} as abandonment_rate,
-    {{ dbt_voiso.voiso_ratio('count(case when is_answered_within_service_level then 1 end)', 'count(*)') }} as service_level,
-    avg(case when is_answered then queue_seconds end) as average_speed_of_answer_seconds,
-    avg(case when is_answered then handle_seconds end) as average_handle_time_seconds,
-    sum(talk_seconds) as talk_seconds,
-    sum(hold_seconds) as hold_seconds,
-    coalesce(sum(cost), 0) as cost
-from {{ ref('voiso__calls') }}
-where queue_id is not null
-group by local_date, queue_id, direction
+    offered,
+    answered,
+    abandoned,
+    short_abandoned,
+    answered_within_service_level,
+    {{ dbt_voiso.voiso_ratio('answered', 'offered') }} as answer_rate,
+    {{ dbt_voiso.voiso_ratio('abandoned - short_abandoned', 'offered - short_abandoned') }} as abandonment_rate,
+    {{ dbt_voiso.voiso_ratio('answered_within_service_level', 'offered - short_abandoned') }} as service_level,
+    average_speed_of_answer_seconds,
+    average_abandon_time_seconds,
+    average_handle_time_seconds,
+    transferred_out,
+    agent_hung_up_first,
+    case when direction = 'inbound' then repeat_contacts end as repeat_contacts,
+    case when direction = 'inbound' then 1 - {{ dbt_voiso.voiso_ratio('repeat_contacts', 'answered') }} end as first_contact_resolution_rate,
+    talk_seconds,
+    hold_seconds,
+    cost
+from daily

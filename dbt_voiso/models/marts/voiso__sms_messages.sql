@@ -1,4 +1,5 @@
 {#- One row per SMS. -#}
+{{ dbt_voiso.voiso_incremental_config('sms_id') }}
 select
     cdr_id as sms_id,
     subtype as direction,
@@ -16,6 +17,7 @@ select
     {{ dbt_voiso.voiso_json_text('data_json', 'related_call.id') }} as related_call_id,
     from_phone_number,
     to_phone_number,
-    cost
+    cost,
+    loaded_at
 from {{ ref('stg_voiso__cdrs') }}
-where cdr_type = 'sms'
+where cdr_type = 'sms' and {{ dbt_voiso.voiso_changed_since_last_build('started_at', 'ended_at', 'loaded_at') }}

@@ -1,5 +1,6 @@
 {#- One row per CDR id: where a target appended several versions of a CDR (re-read
     through the tap's lookback, or an overlapping end_date), the latest one wins. -#}
+{{ dbt_voiso.voiso_incremental_config('cdr_id') }}
 {%- set source_relation = source('voiso', 'cdrs') -%}
 {%- set present = [] -%}
 {%- if execute -%}
@@ -12,6 +13,7 @@
   {%- do newest_first.append(column ~ ' desc nulls last') -%}
 {%- endfor -%}
 {%- do newest_first.append('case when ended_at is null then 1 else 0 end') -%}
+{%- set loaded = '_sdc_batched_at' if '_sdc_batched_at' in present else 'null' -%}
 {%- do newest_first.append('ended_at desc') -%}
 
 with versions as (
@@ -27,15 +29,32 @@ with versions as (
         {{ adapter.quote('from') }} as from_json,
         {{ adapter.quote('to') }} as to_json,
         {{ adapter.quote('data') }} as data_json,
+        tags,
+        cast({{ loaded }} as {{ dbt.type_timestamp() }}) as loaded_at,
         row_number() over (
             partition by cast(id as {{ dbt.type_string() }})
             order by {{ newest_first | join(', ') }}
         ) as version_rank
     from {{ source_relation }}
+    {%- if is_incremental() %}
+    {#- Every version of each CDR to build again, so that the latest still wins. #}
+    where cast(id as {{ dbt.type_string() }}) in (
+        select cast(id as {{ dbt.type_string() }})
+        from {{ source_relation }}
+        where {{ dbt_voiso.voiso_changed_since_last_build(
+            'cast(started_at as ' ~ dbt.type_timestamp() ~ ')',
+            'cast(ended_at as ' ~ dbt.type_timestamp() ~ ')',
+            'cast(' ~ loaded ~ ' as ' ~ dbt.type_timestamp() ~ ')') }}
+    )
+    {%- endif %}
 ),
 
 latest as (
-    select * from versions where version_rank = 1
+    select
+        *,
+        {{ dbt_voiso.voiso_local_timestamp('started_at') }} as started_at_local
+    from versions
+    where version_rank = 1
 )
 
 select
@@ -45,9 +64,11 @@ select
     disposition,
     started_at,
     ended_at,
-    {{ dbt_voiso.voiso_local_timestamp('started_at') }} as started_at_local,
-    cast({{ dbt_voiso.voiso_local_timestamp('started_at') }} as date) as local_date,
-    cast(extract(hour from {{ dbt_voiso.voiso_local_timestamp('started_at') }}) as integer) as local_hour,
+    started_at_local,
+    cast(started_at_local as date) as local_date,
+    cast(extract(hour from started_at_local) as integer) as local_hour,
+    {{ dbt_voiso.voiso_interval_start_utc('started_at', 'started_at_local') }} as interval_start_utc,
+    {{ dbt_voiso.voiso_interval_start_local('started_at_local') }} as interval_start_local,
     cost,
     {{ dbt_voiso.voiso_json_text('user_json', 'id') }} as user_id,
     {{ dbt_voiso.voiso_json_text('user_json', 'name') }} as user_name,
@@ -60,5 +81,7 @@ select
     {{ dbt_voiso.voiso_json_text('to_json', 'type') }} as to_type,
     {{ dbt_voiso.voiso_json_text('to_json', 'phone_number') }} as to_phone_number,
     {{ dbt_voiso.voiso_json_text('to_json', 'channel_account.identifier') }} as to_channel_identifier,
-    data_json
+    {{ dbt_voiso.voiso_has_any('tags', var('voiso_transfer_tags', ['transfer', 'blind_transfer', 'warm_transfer'])) }} as has_transfer_tag,
+    data_json,
+    loaded_at
 from latest

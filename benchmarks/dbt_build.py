@@ -1,0 +1,230 @@
+"""dbt_voiso at a million CDRs on DuckDB: a full build, then an incremental one after an hour.
+
+    .venv/bin/python -m benchmarks.dbt_build                 # 1,000,000 CDRs
+    .venv/bin/python -m benchmarks.dbt_build --records 20000 --keep /tmp/bench
+
+The simulator's realistic CDRs (30 days ending on a weekday at 15:00 UTC, the afternoon
+peak) are written straight into a DuckDB `voiso.cdrs` table shaped like the one
+target-duckdb writes (the same columns and types, `id` its primary key), rather than
+pushed through the tap: the tap's own speed is benchmarks.run's subject, and a million
+CDRs through Meltano would measure the loader. All but the last hour's CDRs go in first
+(300 of them still open); `dbt run --full-refresh` builds every model (timed); the last
+hour's CDRs are inserted and the 300 replaced by their finished, re-costed versions, as
+target-duckdb's upsert would; then `dbt run` (incremental, timed).
+tests/test_dbt_incremental.py runs the same at 20,000 CDRs and holds the incremental
+result equal to a full refresh, model by model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from voiso_simulator.data import Dataset, DatasetSpec, iso_ms, parse_iso
+
+ROOT = Path(__file__).resolve().parents[1]
+DUCKDB_PYTHON = ROOT / ".meltano" / "loaders" / "target-duckdb" / "venv" / "bin" / "python"
+DBT = ROOT / ".meltano" / "utilities" / "dbt-duckdb" / "venv" / "bin" / "dbt"
+START = "2026-02-02T15:00:00Z"  # a Monday: 30 days on, Wednesday 15:00 UTC
+HOUR_MS = 3_600_000
+# target-duckdb's table for the tap's `cdrs` stream (read back from a test run's file).
+CREATE = """
+CREATE SCHEMA IF NOT EXISTS voiso;
+CREATE TABLE IF NOT EXISTS voiso.cdrs (
+    cost DOUBLE, data JSON, disposition VARCHAR, ended_at TIMESTAMP, "from" JSON,
+    id VARCHAR PRIMARY KEY, started_at TIMESTAMP, subtype VARCHAR, tags JSON, "to" JSON,
+    type VARCHAR, "user" JSON
+);
+"""
+COLUMNS = (
+    "{cost: 'DOUBLE', data: 'JSON', disposition: 'VARCHAR', ended_at: 'TIMESTAMP',"
+    " \"from\": 'JSON', id: 'VARCHAR', started_at: 'TIMESTAMP', subtype: 'VARCHAR',"
+    " tags: 'JSON', \"to\": 'JSON', type: 'VARCHAR', \"user\": 'JSON'}"
+)
+LOAD = """
+INSERT OR REPLACE INTO voiso.cdrs
+SELECT cost, data, disposition, ended_at, "from", id, started_at, subtype, tags, "to", type, "user"
+FROM read_json('{path}', format = 'newline_delimited', columns = {columns})
+"""
+ELAPSED: list[float] = []  # dbt's own elapsed time of each dbt command, in order
+# The models dbt_voiso builds.
+MODELS = (
+    "stg_voiso__cdrs", "voiso__calls", "voiso__conversations", "voiso__sms_messages",
+    "voiso__hlr_lookups", "voiso__queue_daily", "voiso__agent_daily", "voiso__hourly_volume",
+    "voiso__conversation_sla_daily", "voiso__queue_interval", "voiso__agent_interval",
+)  # fmt: skip
+
+
+def write_rows(path: Path, rows: list[dict]) -> None:
+    """CDRs as newline-delimited JSON, timestamps as target-duckdb lands them (naive UTC)."""
+    with path.open("w") as out:
+        for row in rows:
+            record = dict(row)
+            for name in ("started_at", "ended_at"):
+                if record[name]:
+                    record[name] = record[name].replace("T", " ").rstrip("Z")
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+def duckdb(database: Path, script: str) -> str:
+    """Run SQL statements with target-duckdb's DuckDB (the file's format); the last's rows."""
+    code = (
+        "import duckdb, sys\n"
+        "db = duckdb.connect(sys.argv[1])\n"
+        "statements = [s for s in sys.argv[2].split(';\\n') if s.strip()]\n"
+        "for s in statements[:-1]: db.execute(s)\n"
+        "print(db.execute(statements[-1]).fetchall())\n"
+    )
+    return subprocess.run(
+        [str(DUCKDB_PYTHON), "-c", code, str(database), script],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+
+
+def dbt(database: Path, target: Path, *args: str, schema: str = "voiso_analytics") -> float:
+    """Seconds one dbt command took as a process (it must succeed); what dbt itself counts
+    (its run_results' elapsed time, without start-up and parsing) goes to `ELAPSED`."""
+    env = {
+        **os.environ,
+        "DBT_PROFILES_DIR": str(ROOT / "dbt_voiso" / "profiles"),
+        "DBT_TARGET": "duckdb",
+        "DBT_DUCKDB_PATH": str(database),
+        "DBT_DUCKDB_SCHEMA": schema,
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "DBT_TARGET_PATH": str(target / "target"),
+        "DBT_LOG_PATH": str(target / "logs"),
+    }
+    began = time.monotonic()
+    result = subprocess.run(
+        [str(DBT), *args, "--project-dir", str(ROOT / "dbt_voiso")],
+        env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    wall = time.monotonic() - began
+    if result.returncode:
+        raise RuntimeError(result.stdout[-3000:])
+    results = json.loads((target / "target" / "run_results.json").read_text())
+    ELAPSED.append(results["elapsed_time"])
+    return wall
+
+
+def changed_later(first: list[dict], cut: int, count: int) -> list[dict]:
+    """CDRs that change after they land, as the tap reads them again: the first load holds
+    them open (`ended_at` NULL), the hour's load finished and re-costed. Most started in
+    the two hours before the cut; a sixth are conversations open for one to three days,
+    finished within the hour."""
+    recent = [r for r in first if parse_iso(r["started_at"]) >= cut - 2 * HOUR_MS]
+    long_open = [
+        r for r in first
+        if r["type"] == "conversation"
+        and cut - 72 * HOUR_MS <= parse_iso(r["started_at"]) < cut - 24 * HOUR_MS
+    ]  # fmt: skip
+    picked = recent[:: max(1, len(recent) // (count - count // 6))][: count - count // 6]
+    picked += long_open[:: max(1, len(long_open) // (count // 6))][: count // 6]
+    changed = []
+    for row in picked:
+        again = dict(row)
+        again["cost"] = round((row["cost"] or 0) + 0.01, 4)
+        if parse_iso(row["started_at"]) < cut - 2 * HOUR_MS:
+            again["ended_at"] = iso_ms(cut + HOUR_MS // 2)
+        row["ended_at"] = None  # the first load's version: still open
+        changed.append(again)
+    return changed
+
+
+def model_rows(database: Path, schema: str, model: str) -> list[list]:
+    """A model's rows, every column, in one order (DuckDB's ORDER BY ALL)."""
+    query = f"SELECT * FROM {schema}.{model} ORDER BY ALL"  # noqa: S608
+    code = (
+        "import duckdb, json, sys\n"
+        "rows = duckdb.connect(sys.argv[1], read_only=True).execute(sys.argv[2]).fetchall()\n"
+        "print(json.dumps(rows, default=str))\n"
+    )
+    result = subprocess.run(
+        [str(DUCKDB_PYTHON), "-c", code, str(database), query],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return json.loads(result.stdout)
+
+
+@dataclass
+class Result:
+    """What one benchmark run measured."""
+
+    cdrs: int
+    new_cdrs: int
+    changed_cdrs: int
+    full_seconds: float
+    incremental_seconds: float
+    full_models_seconds: float  # dbt's elapsed time: the models' SQL, no start-up
+    incremental_models_seconds: float
+    database: Path
+
+
+def run(records: int, folder: Path, changed: int = 300) -> Result:
+    """Load all but the last hour, build in full, add the hour, build incrementally."""
+    spec = DatasetSpec(
+        records=records, seed=11, start=START, span_days=30, burst=0, profile="realistic"
+    )
+    data = Dataset(spec)
+    cut = data.started[-1] - HOUR_MS
+    rows = []
+    for pos in range(len(data)):
+        record = data.record(pos)
+        del record["_hidden"]
+        rows.append(record)
+    first = [r for r, s in zip(rows, data.started, strict=True) if s < cut]
+    last_hour = rows[len(first) :]
+    folder.mkdir(parents=True, exist_ok=True)
+    database = folder / "warehouse.duckdb"
+    database.unlink(missing_ok=True)
+    later = changed_later(first, cut, changed)
+    write_rows(folder / "first.json", first)
+    write_rows(folder / "hour.json", last_hour + later)
+    duckdb(database, CREATE + LOAD.format(path=folder / "first.json", columns=COLUMNS)
+           + ";\nSELECT count(*) FROM voiso.cdrs")  # fmt: skip
+    full = dbt(database, folder, "run", "--full-refresh")
+    duckdb(database, LOAD.format(path=folder / "hour.json", columns=COLUMNS)
+           + ";\nSELECT count(*) FROM voiso.cdrs")  # fmt: skip
+    incremental = dbt(database, folder, "run")
+    full_models, incremental_models = ELAPSED[-2:]
+    return Result(
+        cdrs=len(rows), new_cdrs=len(last_hour), changed_cdrs=len(later),
+        full_seconds=full, incremental_seconds=incremental,
+        full_models_seconds=full_models, incremental_models_seconds=incremental_models,
+        database=database,
+    )  # fmt: skip
+
+
+def main() -> None:
+    """Generate, load, build in full, add an hour, build incrementally, report."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--records", type=int, default=1_000_000)
+    parser.add_argument("--keep", type=Path, help="build in this folder and keep it")
+    args = parser.parse_args()
+    folder = args.keep or Path(tempfile.mkdtemp(prefix="dbt-bench-"))
+    result = run(args.records, folder)
+    print(f"{result.cdrs} CDRs in voiso.cdrs ({args.records} generated)")
+    print(
+        f"full build (dbt run --full-refresh), all but the last hour: {result.full_seconds:.1f} s"
+        f" (dbt's elapsed time, start-up and parsing left out: {result.full_models_seconds:.1f} s)"
+    )
+    print(
+        f"incremental build (dbt run) after {result.new_cdrs} new CDRs (the last hour)"
+        f" and {result.changed_cdrs} changed: {result.incremental_seconds:.1f} s"
+        f" = {result.incremental_seconds / result.full_seconds:.1%} of the full build"
+        f" (dbt's elapsed time: {result.incremental_models_seconds:.1f} s ="
+        f" {result.incremental_models_seconds / result.full_models_seconds:.1%})"
+    )
+    if args.keep is None:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

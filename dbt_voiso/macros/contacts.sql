@@ -1,0 +1,41 @@
+{#- Calls and conversations that went through a queue, as one kind of contact: the
+    columns the queue models count. A conversation's direction is `inbound` (the CDR
+    has none: a customer writes in), its handle time its talk time. -#}
+{% macro voiso_queue_contacts() -%}
+    select
+        'call' as channel,
+        direction,
+        queue_id,
+        queue_name,
+        interval_start_utc,
+        interval_start_local,
+        is_answered as is_handled,
+        is_abandoned,
+        is_short_abandoned,
+        is_answered_within_service_level as is_handled_within_service_level,
+        queue_seconds,
+        handle_seconds,
+        is_transferred_out,
+        is_agent_hung_up_first
+    from {{ ref('voiso__calls') }}
+    where queue_id is not null
+    union all
+    select
+        'conversation' as channel,
+        'inbound' as direction,
+        queue_id,
+        queue_name,
+        interval_start_utc,
+        interval_start_local,
+        is_handled,
+        is_abandoned,
+        is_short_abandoned,
+        is_handled_within_service_level,
+        queue_seconds,
+        handle_seconds,
+        is_transferred_out,
+        false as is_agent_hung_up_first
+    from {{ ref('voiso__conversations') }}
+    where queue_id is not null
+{%- endmacro %}
+

@@ -1,0 +1,77 @@
+{#- CTEs that end in `staffing`: per row of `relation` (keyed by `keys`) with a handled
+    contact, `required_agents`, the fewest agents N for which Erlang C meets
+    `voiso_service_level_target` at `voiso_service_level_seconds`:
+
+      A    = (offered - short_abandoned) / interval seconds * average handle time
+      B(0) = 1, B(n) = A * B(n-1) / (n + A * B(n-1))          (Erlang B, iterated)
+      C(N) = B(N) / (1 - (A / N) * (1 - B(N)))                 (probability of waiting)
+      SL(N) = 1 - C(N) * exp(-(N - A) * t / average handle time)
+
+    over N from floor(A) + 1 (fewer cannot keep up) to floor(A) + 10 + ceil(6 * sqrt(A))
+    (far past any target below 1; NULL if none there meets it). A = 0 (every handled
+    contact took no time): 1. `relation` needs columns offered, short_abandoned, handled
+    and average_handle_time_seconds. -#}
+{% macro voiso_erlang_c_ctes(relation, keys, interval_seconds) -%}
+{%- set target = var('voiso_service_level_target', 0.80) -%}
+{%- set threshold = var('voiso_service_level_seconds', 20) -%}
+{%- set double = dbt_voiso.voiso_type_double() -%}
+erlang_inputs as (
+    select
+        {{ keys | join(', ') }},
+        row_number() over (order by {{ keys | join(', ') }}) as erlang_id,
+        cast(average_handle_time_seconds as {{ double }}) as aht,
+        cast(offered - short_abandoned as {{ double }}) / {{ interval_seconds }}
+            * cast(average_handle_time_seconds as {{ double }}) as load_erlangs
+    from {{ relation }}
+    where handled > 0
+),
+
+erlang_bounds as (
+    select
+        *,
+        cast(floor(load_erlangs) as integer) + 10
+            + cast(ceil(6 * sqrt(load_erlangs)) as integer) as max_agents
+    from erlang_inputs
+),
+
+{#- Erlang B for N = 0, 1, ... until N meets the target (met) or reaches the bound.
+    Written out in the recursive step (PostgreSQL takes no subquery around the recursion). -#}
+{%- set agents = '(erlang_b.agents + 1)' -%}
+{%- set load = 'erlang_bounds.load_erlangs' -%}
+{%- set blocking = '(' ~ load ~ ' * erlang_b.blocking / (' ~ agents ~ ' + ' ~ load ~ ' * erlang_b.blocking))' %}
+erlang_b (erlang_id, agents, blocking, met) as (
+    select erlang_id, 0, cast(1 as {{ double }}), false from erlang_bounds
+    union all
+    select
+        erlang_b.erlang_id,
+        {{ agents }},
+        {{ blocking }},
+        coalesce({{ agents }} > {{ load }} and (
+            {{ load }} = 0
+            or 1 - {{ blocking }}
+                / (1 - {{ load }} / {{ agents }} * (1 - {{ blocking }}))
+                * exp(-({{ agents }} - {{ load }}) * {{ threshold }} / nullif(erlang_bounds.aht, 0))
+                >= {{ target }}
+        ), false)
+    from erlang_b
+    inner join erlang_bounds on erlang_b.erlang_id = erlang_bounds.erlang_id
+    where erlang_b.agents < erlang_bounds.max_agents and not erlang_b.met
+),
+
+erlang_met as (
+    select erlang_id, min(agents) as required_agents
+    from erlang_b
+    where met
+    group by erlang_id
+),
+
+staffing as (
+    select
+        {%- for key in keys %}
+        erlang_bounds.{{ key }},
+        {%- endfor %}
+        erlang_met.required_agents
+    from erlang_bounds
+    left join erlang_met on erlang_met.erlang_id = erlang_bounds.erlang_id
+)
+{%- endmacro %}
