@@ -429,12 +429,10 @@ def test_meltano_yml_declares_the_dbt_utilities_inline():
 
 
 def test_the_docs_list_every_var_the_package_defines():
-    """In the README's var table, or (the vars of issue 30 until the README takes them)
-    in docs/kpi-definitions.md's."""
+    """In the README's var table."""
     project = yaml.safe_load((ROOT / "dbt_voiso" / "dbt_project.yml").read_text())
-    documented: set[str] = set()
-    for page in (ROOT / "README.md", ROOT / "docs" / "kpi-definitions.md"):
-        documented |= set(re.findall(r"^\| `(voiso_[a-z]\w*)` \|", page.read_text(), re.MULTILINE))
+    readme = (ROOT / "README.md").read_text()
+    documented = set(re.findall(r"^\| `(voiso_[a-z]\w*)` \|", readme, re.MULTILINE))
     assert documented == set(project["vars"])
 
 
