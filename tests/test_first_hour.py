@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -51,7 +52,16 @@ def test_connection_test_that_passes_says_so_in_one_line_and_syncs_nothing(make_
     )
     assert "CDRs from 2025-12-01T00:00:00.000Z on" in result.stderr
     assert result.stdout == ""
-    assert len(server.simulator.requests) == 1
+    # One request for the CDRs, and one for each directory list the key may read.
+    assert [urlsplit(r).path for r in server.simulator.requests] == [
+        "/api/v4/reporting/cdrs",
+        "/api/v4/campaigns",
+        "/api/v4/routing/queues",
+        "/api/v4/routing/queues",
+        "/api/v4/users",
+    ]
+    said = re.findall(r"Can the key read (\w+): yes", result.stderr)
+    assert sorted(said) == ["campaigns", "queue_members", "queues", "users"]
 
 
 @pytest.mark.parametrize(
@@ -73,7 +83,7 @@ def test_connection_test_names_the_start_the_tap_reads_from(
     result = run_cli(tap_config(server, start_date=start_date), tmp_path, "--test")
     assert result.returncode == 0, result.stderr[-2000:]
     assert f"this key can read 50 CDRs {shown}" in result.stderr
-    assert [query["started_at[gte]"] for query in queries(server)] == [[floor]]
+    assert [query["started_at[gte]"] for query in queries(server, "/reporting/cdrs")] == [[floor]]
 
 
 @pytest.mark.parametrize("fault", ["401", "422"])

@@ -157,11 +157,14 @@ class DirectoryStream(EvolvingStream, VoisoStream):
     def _items(self, records: list[dict[str, Any]]) -> list[Any]:
         return self.page_items(self.conformed(records), datetime.now(timezone.utc))
 
+    # The list `--test` asks for one object of (the queue list for `queue_members`).
+    probe_key: ClassVar[str | None] = None
+
     def can_read(self) -> str:
         """One request: what `--test` says of this stream."""
         stop = threading.Event()
         try:
-            self.fetch(self.path, {"limit": 1}, self.items_key, stop)
+            self.fetch(self.path, {"limit": 1}, self.probe_key or self.items_key, stop)
         except MissingScopeError:
             return f"{self.name}: no (the key lacks the `{self.scope}` scope)"
         except NotFoundError:
@@ -280,6 +283,7 @@ class QueueMembersStream(DirectoryStream):
     name = "queue_members"
     path = "/api/v4/routing/queues"
     items_key = "users"
+    probe_key = "queues"
     scope = "routing.queues.read"
     primary_keys = ("queue_id", "user_id", "role")
     schema = schema_of(QUEUE_MEMBER_PROPERTIES)
