@@ -11,10 +11,10 @@ to add, and every other stream runs as usual.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import msgspec
 import requests
@@ -34,12 +34,14 @@ from tap_voiso.shared.passthrough import tap_of
 from tap_voiso.shared.redact import SECRETS
 from tap_voiso.shared.stream import VoisoStream
 
+A = TypeVar("A")
+R = TypeVar("R")
 # The most a directory page holds (a larger `limit` is a 422). Not the CDR `page_size`.
 DIRECTORY_LIMIT = 100
 AGENT, SUPERVISOR = "agent", "supervisor"
 
 
-def _parse(key: str) -> Any:
+def _parse(key: str) -> Callable[[requests.Response, bytes], tuple[list[Any], int | None]]:
     """A body's `key` array (or object) and `metadata.total`; another shape is retried."""
 
     def parse(response: requests.Response, body: bytes) -> tuple[list[Any], int | None]:
@@ -111,10 +113,10 @@ class DirectoryStream(EvolvingStream, VoisoStream):
 
         return ListReader(self._at_once(one), DIRECTORY_LIMIT, key).objects()
 
-    def _at_once(self, one: Any) -> Any:
-        """`one` over several arguments together (the run's request slots cap them)."""
+    def _at_once(self, one: Callable[[A], R]) -> Callable[[list[A]], Iterator[R]]:
+        """`one` over several arguments together, in order (request slots cap them)."""
 
-        def many(arguments: list[Any]) -> Iterator[Any]:
+        def many(arguments: list[A]) -> Iterator[R]:
             if not arguments:
                 return
             if len(arguments) == 1:
