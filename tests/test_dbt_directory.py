@@ -61,7 +61,19 @@ def sim() -> Iterator[SimServer]:
     """Ten days of CDRs, and a directory with 20 agents no CDR names yet."""
     options = {"records": 3000, "span_days": 10, "burst": 0, "seed": 21}
     with serving(sim_server(**options, extra_users=20, extra_queues=3)) as server:
+        supervise_a_team_as_an_agent(server)
         yield server
+
+
+def supervise_a_team_as_an_agent(server: SimServer) -> None:
+    """One CDR agent also supervises a team it is not in (the simulator's supervisors
+    take no calls): its calls must not count for that team."""
+    directory = server.simulator.directory
+    users = directory.objects["users"]
+    agent = min(set(directory.foreign_ids) & directory.listed_now("users"))
+    teams = {team["id"]: team for user in users.values() for team in user["teams"]}
+    own = {team["id"] for team in users[agent]["teams"]}
+    users[agent]["supervised_teams"] = [teams[min(set(teams) - own)]]
 
 
 def listed(sim: SimServer, resource: str) -> list[dict[str, Any]]:
