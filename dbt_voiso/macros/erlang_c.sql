@@ -50,7 +50,7 @@ erlang_b (erlang_id, agents, blocking, met) as (
             {{ load }} = 0
             or 1 - {{ blocking }}
                 / (1 - {{ load }} / {{ agents }} * (1 - {{ blocking }}))
-                * exp(-({{ agents }} - {{ load }}) * {{ threshold }} / nullif(erlang_bounds.aht, 0))
+                * {{ dbt_voiso.voiso_exp_or_zero('-(' ~ agents ~ ' - ' ~ load ~ ') * ' ~ threshold ~ ' / nullif(erlang_bounds.aht, 0)') }}
                 >= {{ target }}
         ), false)
     from erlang_b
@@ -74,4 +74,12 @@ staffing as (
     from erlang_bounds
     left join erlang_met on erlang_met.erlang_id = erlang_bounds.erlang_id
 )
+{%- endmacro %}
+
+
+{#- e^x, but 0 where x < -700: PostgreSQL raises "value out of range: underflow" below
+    about -745 (DuckDB returns 0). A short handle time against a long threshold makes
+    the exponent that large; e^-700 is below any service level's resolution. -#}
+{%- macro voiso_exp_or_zero(x) -%}
+case when ({{ x }}) < -700 then 0 else exp({{ x }}) end
 {%- endmacro %}
