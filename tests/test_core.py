@@ -13,6 +13,7 @@ import pytest
 from singer_sdk.testing import get_tap_test_class
 
 from tap_voiso.cdrs.streams import CHANNEL_STREAMS
+from tap_voiso.directory.streams import DIRECTORY_STREAMS
 from tap_voiso.tap import TapVoiso
 from tests.conftest import catalog_selecting, sim_server
 from voiso_simulator import DEFAULT_KEY, serving
@@ -35,8 +36,13 @@ SAMPLE_CONFIG = {
     "window_records": 1000,
 }
 
-# Every stream selected: the channel streams are off by default, and the suite should
-# check them too.
-ALL_STREAMS = catalog_selecting(SAMPLE_CONFIG, "cdrs", *(s.name for s in CHANNEL_STREAMS))
+# Every stream selected: the channel and directory streams are off by default, and the
+# suite should check them too.
+ALL_STREAMS = catalog_selecting(
+    SAMPLE_CONFIG,
+    "cdrs",
+    *(s.name for s in CHANNEL_STREAMS),
+    *(s.name for s in DIRECTORY_STREAMS),
+)
 
 TestTapVoiso = get_tap_test_class(tap_class=TapVoiso, config=SAMPLE_CONFIG, catalog=ALL_STREAMS)

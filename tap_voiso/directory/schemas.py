@@ -39,8 +39,6 @@ CAMPAIGN_PROPERTIES = (
     th.Property("name", th.StringType),
     th.Property("status", th.StringType),
     th.Property("strategy", th.StringType),
-    th.Property("method", th.StringType),
-    th.Property("live", th.BooleanType),
     th.Property("dial_level", th.NumberType),
     th.Property("max_dial_time", th.IntegerType),
     th.Property("max_wait_time", th.IntegerType),
