@@ -289,14 +289,15 @@ def test_every_bookmark_has_the_readmes_format_whatever_the_state_given(make_sim
     assert again.bookmark == "2026-07-01T07:17:34.096Z"
 
 
-def test_schema_test_gives_every_channel_stream_its_whole_schema(make_sim, tmp_path):
+def test_schema_test_gives_every_stream_its_whole_schema(make_sim, tmp_path):
     server = make_sim(records=2000, burst=0)
     result = run_cli(tap_config(server), tmp_path, "--test=schema")
     assert result.returncode == 0, result.stderr
     schemas = {m["stream"]: m["schema"] for m in map(json.loads, result.stdout.splitlines())}
     channels = {"calls": "call", "conversations": "conversation", "sms_messages": "sms"}
     channels["hlr_lookups"] = "hlr_lookup"
-    assert set(schemas) == {"cdrs", *channels}
+    directory = {"users", "campaigns", "queues", "queue_members"}
+    assert set(schemas) == {"cdrs", *channels, *directory}
     for stream, cdr_type in channels.items():
         fields = {key for cdr in served(server, cdr_type).values() for key in cdr}
         assert fields <= set(schemas[stream]["properties"]), stream
