@@ -59,7 +59,7 @@ JOIN_SECONDS = 2.0
 
 
 class PageSource(Protocol):
-    """Where readers get pages: the stream (`client.VoisoStream`)."""
+    """Where readers get pages: the stream (`streams.CdrsStream`)."""
 
     def fetch_page(self, token: PageToken, stop: threading.Event) -> Page:
         """One page, retried as need be, unless `stop` is set."""

@@ -4,10 +4,10 @@ The data path, in order: `sync_ranges` (the bookmark, checked, -> the late CDRs 
 the new ones, by `ranges.py`), `get_records` (each range -> windows, planned by
 `planner.py` and read by `scheduler.read_windows`, several at once but handed over
 in order; each window's pages by `chain.Chain`), `_fresh_records` (a page -> its new
-CDRs, checked against the schema, new fields declared by `evolution.py`, as items of
-the SDK's record loop), and after each window of new CDRs `checkpoint` (-> STATE).
-Items, checkpoints and the SDK internals they need are `passthrough.py`'s; requests
-are `client.py`'s.
+CDRs, checked against the schema, new fields declared (`shared/evolving.py`), as items
+of the SDK's record loop), and after each window of new CDRs `checkpoint` (-> STATE).
+Items, checkpoints and the SDK internals they need are `shared/passthrough.py`'s;
+requests go through the run's one connection (`shared/api.py`, `shared/stream.py`).
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ An exception from requests or urllib3 nests the socket's error two or three leve
 down and prints the request's headers on the way; the operator needs the host and what
 went wrong (a name that does not resolve, a refused port, a dropped connection, an
 untrusted certificate), and never the key. Retrying is `retries.py`'s, the messages
-that stop a run are `client.py`'s.
+that stop a run are `api.py`'s.
 """
 
 from __future__ import annotations

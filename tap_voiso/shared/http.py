@@ -18,13 +18,8 @@ from urllib.parse import urljoin, urlsplit
 import requests
 import urllib3
 
-from tap_voiso.shared.errors import (
-    BadResponseError,
-)
+from tap_voiso.shared.errors import BadResponseError
 from tap_voiso.shared.redact import display_url
-
-# Statuses worth retrying besides 5xx.
-RETRY_STATUSES = (408, 429)
 
 
 class BearerAuth(requests.auth.AuthBase):

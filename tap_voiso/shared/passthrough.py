@@ -36,7 +36,7 @@ naming it, when an SDK release changes one):
 - the SIGTERM/SIGINT handlers the SDK sets in `PluginBase._setup_signal_handlers`
   during `__init__`, which `signals.install` replaces after it.
 
-The reading itself (windows, pages, checks) is `streams.py`'s; the writer that takes
+The reading itself (windows, pages, checks) is the streams'; the writer that takes
 `RawRecordMessage` is `output.py`'s.
 """
 
