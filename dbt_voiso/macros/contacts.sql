@@ -1,7 +1,8 @@
 {#- Calls and conversations that went through a queue, as one kind of contact: the
     columns the queue models count. A conversation's direction is `inbound` (the CDR
-    has none: a customer writes in), its handle time its talk time. -#}
-{% macro voiso_queue_contacts() -%}
+    has none: a customer writes in), its handle time its talk time. Only those meeting
+    `condition` (SQL on their columns). -#}
+{% macro voiso_queue_contacts(condition='1 = 1') -%}
     select
         'call' as channel,
         direction,
@@ -18,7 +19,7 @@
         is_transferred_out,
         is_agent_hung_up_first
     from {{ ref('voiso__calls') }}
-    where queue_id is not null
+    where queue_id is not null and {{ condition }}
     union all
     select
         'conversation' as channel,
@@ -36,6 +37,6 @@
         is_transferred_out,
         false as is_agent_hung_up_first
     from {{ ref('voiso__conversations') }}
-    where queue_id is not null
+    where queue_id is not null and {{ condition }}
 {%- endmacro %}
 

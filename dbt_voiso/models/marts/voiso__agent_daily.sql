@@ -1,6 +1,8 @@
 {#- One row per local day and agent (the CDR's user), over the agent's calls and
     conversations. Handle time averages over answered calls. -#}
+{{ dbt_voiso.voiso_incremental_grain_config('local_date') }}
 {%- set slas = ['first_response', 'resolution', 'avg_reply'] -%}
+{%- set rebuilt = dbt_voiso.voiso_grain_rebuilt('local_date', [ref('voiso__calls'), ref('voiso__conversations')]) -%}
 with calls as (
     select
         local_date,
@@ -17,7 +19,7 @@ with calls as (
         count(conversation_score) as score_count,
         coalesce(sum(cost), 0) as cost
     from {{ ref('voiso__calls') }}
-    where agent_id is not null
+    where agent_id is not null and {{ rebuilt }}
     group by local_date, agent_id
 ),
 
@@ -32,7 +34,7 @@ conversations as (
         {%- endfor %} as sla_breaches,
         coalesce(sum(cost), 0) as cost
     from {{ ref('voiso__conversations') }}
-    where agent_id is not null
+    where agent_id is not null and {{ rebuilt }}
     group by local_date, agent_id
 )
 
@@ -49,7 +51,8 @@ select
     {{ dbt_voiso.voiso_ratio('calls.mos_sum', 'calls.mos_count') }} as average_mos,
     {{ dbt_voiso.voiso_ratio('calls.score_sum', 'calls.score_count') }} as average_conversation_score,
     coalesce(conversations.sla_breaches, 0) as sla_breaches,
-    coalesce(calls.cost, 0) + coalesce(conversations.cost, 0) as cost
+    coalesce(calls.cost, 0) + coalesce(conversations.cost, 0) as cost,
+    {{ dbt_voiso.voiso_built_at() }} as dbt_built_at
 from calls
 full outer join conversations
     on calls.local_date = conversations.local_date

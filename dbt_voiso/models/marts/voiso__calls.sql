@@ -2,7 +2,7 @@
 {{ dbt_voiso.voiso_incremental_config('call_id') }}
 with calls as (
     select * from {{ ref('stg_voiso__cdrs') }}
-    where cdr_type = 'call' and {{ dbt_voiso.voiso_changed_since_last_build('started_at', 'ended_at', 'loaded_at') }}
+    where cdr_type = 'call' and {{ dbt_voiso.voiso_built_since_last_build('dbt_built_at') }}
 ),
 
 typed as (
@@ -25,7 +25,8 @@ typed as (
         {{ dbt_voiso.voiso_json_text('data_json', 'destination_country') }} as destination_country,
         from_phone_number,
         to_phone_number,
-        loaded_at
+        loaded_at,
+        {{ dbt_voiso.voiso_built_at() }} as dbt_built_at
     from calls
 )
 

@@ -3,7 +3,7 @@
 {{ dbt_voiso.voiso_incremental_config('conversation_id') }}
 with conversations as (
     select * from {{ ref('stg_voiso__cdrs') }}
-    where cdr_type = 'conversation' and {{ dbt_voiso.voiso_changed_since_last_build('started_at', 'ended_at', 'loaded_at') }}
+    where cdr_type = 'conversation' and {{ dbt_voiso.voiso_built_since_last_build('dbt_built_at') }}
 ),
 
 typed as (
@@ -24,6 +24,7 @@ select
     from_channel_identifier as customer_identifier,
     cost,
     loaded_at,
+    {{ dbt_voiso.voiso_built_at() }} as dbt_built_at,
     {{ dbt_voiso.voiso_in_list('disposition', var('voiso_conversation_handled_dispositions', ['resolved', 'archived'])) }} as is_handled,
     {{ dbt_voiso.voiso_in_list('disposition', var('voiso_conversation_abandoned_dispositions', ['missed'])) }} as is_abandoned
 from conversations

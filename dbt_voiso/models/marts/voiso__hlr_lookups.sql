@@ -12,6 +12,7 @@ select
     {{ dbt_voiso.voiso_json_text('data_json', 'related_call.id') }} as related_call_id,
     to_phone_number as phone_number,
     cost,
-    loaded_at
+    loaded_at,
+    {{ dbt_voiso.voiso_built_at() }} as dbt_built_at
 from {{ ref('stg_voiso__cdrs') }}
-where cdr_type = 'hlr_lookup' and {{ dbt_voiso.voiso_changed_since_last_build('started_at', 'ended_at', 'loaded_at') }}
+where cdr_type = 'hlr_lookup' and {{ dbt_voiso.voiso_built_since_last_build('dbt_built_at') }}

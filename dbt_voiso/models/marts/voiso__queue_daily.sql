@@ -1,14 +1,28 @@
 {#- One row per local day, queue and direction, for calls that went through a queue:
     the day's `voiso__queue_interval` rows of channel `call`, added up, with the same
-    rate definitions, and the repeat contacts of the day's handled inbound calls. -#}
+    rate definitions, and the repeat contacts of the day's handled inbound calls.
+    Incremental by day: the days of the calls rebuilt, and the days of the handled
+    inbound calls a rebuilt call may make repeat contacts. -#}
+{{ dbt_voiso.voiso_incremental_grain_config('local_date') }}
 {%- set window_hours = var('voiso_repeat_window_hours', 24) -%}
+{%- set repeated_days -%}
+        select earlier.local_date
+        from {{ ref('voiso__calls') }} as earlier
+        inner join {{ ref('voiso__calls') }} as arrived
+            on arrived.from_phone_number = earlier.from_phone_number
+            and arrived.started_at > earlier.ended_at
+            and arrived.started_at <= ({{ dbt.dateadd('hour', window_hours, 'earlier.ended_at') }})
+        where earlier.direction = 'inbound' and earlier.is_answered and arrived.direction = 'inbound'
+            and {{ dbt_voiso.voiso_built_since_last_build('arrived.dbt_built_at') }}
+{%- endset %}
 with calls as (
     select * from {{ ref('voiso__calls') }}
+    where {{ dbt_voiso.voiso_grain_rebuilt('local_date', [ref('voiso__calls')], repeated_days) }}
 ),
 
 inbound as (
     select from_phone_number, started_at
-    from calls
+    from {{ ref('voiso__calls') }}
     where direction = 'inbound' and from_phone_number is not null
 ),
 
@@ -76,5 +90,6 @@ select
     case when direction = 'inbound' then 1 - {{ dbt_voiso.voiso_ratio('repeat_contacts', 'answered') }} end as first_contact_resolution_rate,
     talk_seconds,
     hold_seconds,
-    cost
+    cost,
+    {{ dbt_voiso.voiso_built_at() }} as dbt_built_at
 from daily

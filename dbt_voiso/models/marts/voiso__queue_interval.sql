@@ -2,9 +2,10 @@
     (call, conversation) and direction, over the contacts that went through a queue; a
     contact counts in the interval of its start in `voiso_timezone`. `required_agents`
     is Erlang C's, computed in SQL (see voiso_erlang_c_required_agents). -#}
+{{ dbt_voiso.voiso_incremental_grain_config('interval_start_utc') }}
 {%- set interval_seconds = (var('voiso_interval_minutes', 15) | int) * 60 -%}
 with recursive contacts as (
-    {{ dbt_voiso.voiso_queue_contacts() }}
+    {{ dbt_voiso.voiso_queue_contacts(dbt_voiso.voiso_grain_rebuilt('interval_start_utc', [ref('voiso__calls'), ref('voiso__conversations')])) }}
 ),
 
 intervals as (
@@ -52,7 +53,8 @@ select
     intervals.transferred_out,
     intervals.agent_hung_up_first,
     intervals.handled_handle_seconds / {{ interval_seconds }}.0 as traffic_erlangs,
-    staffing.required_agents
+    staffing.required_agents,
+    {{ dbt_voiso.voiso_built_at() }} as dbt_built_at
 from intervals
 left join staffing
     on intervals.interval_start_utc = staffing.interval_start_utc

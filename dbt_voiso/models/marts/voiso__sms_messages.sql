@@ -18,6 +18,7 @@ select
     from_phone_number,
     to_phone_number,
     cost,
-    loaded_at
+    loaded_at,
+    {{ dbt_voiso.voiso_built_at() }} as dbt_built_at
 from {{ ref('stg_voiso__cdrs') }}
-where cdr_type = 'sms' and {{ dbt_voiso.voiso_changed_since_last_build('started_at', 'ended_at', 'loaded_at') }}
+where cdr_type = 'sms' and {{ dbt_voiso.voiso_built_since_last_build('dbt_built_at') }}

@@ -3,28 +3,15 @@
     user with its e-mail (case-insensitive; of several such users, the smallest id).
     Several CDR agents may match one user (one row each); a user no CDR names has
     `cdr_user_id` NULL. -#}
-with cdr_versions as (
+{#- Each CDR agent's name and e-mail are those of its latest CDR (by start, then id). -#}
+with cdr_agents as (
     select
         user_id as cdr_user_id,
-        user_name,
-        user_email,
-        row_number() over (
-            partition by user_id order by started_at desc, cdr_id desc
-        ) as recency,
-        count(*) over (partition by user_id) as cdrs
-    from {{ ref('stg_voiso__cdrs') }}
-    where user_id is not null
-),
-
-cdr_agents as (
-    select
-        cdr_user_id,
         user_name as cdr_name,
         user_email as cdr_email,
         lower(trim(user_email)) as cdr_email_normalized,
-        cdrs
-    from cdr_versions
-    where recency = 1
+        key_rows as cdrs
+    from ({{ dbt_voiso.voiso_latest_per(ref('stg_voiso__cdrs'), 'user_id', 'cdr_id', ['user_name', 'user_email']) }}) as latest
 ),
 
 users as (

@@ -6,11 +6,7 @@ with calls as (
 ),
 
 snapshots as (
-    select
-        campaign_id,
-        campaign_name,
-        row_number() over (partition by campaign_id order by started_at desc, call_id desc) as recency
-    from calls
+    {{ dbt_voiso.voiso_latest_per('calls', 'campaign_id', 'call_id', ['campaign_name']) }}
 ),
 
 daily as (
@@ -42,5 +38,5 @@ select
     daily.talk_seconds,
     daily.cost
 from daily
-inner join snapshots on snapshots.campaign_id = daily.campaign_id and snapshots.recency = 1
+inner join snapshots on snapshots.campaign_id = daily.campaign_id
 left join {{ ref('stg_voiso__campaigns') }} as campaigns on campaigns.campaign_id = daily.campaign_id
