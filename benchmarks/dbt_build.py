@@ -34,6 +34,7 @@ from voiso_simulator.data import Dataset, DatasetSpec, iso_ms, parse_iso
 ROOT = Path(__file__).resolve().parents[1]
 DUCKDB_PYTHON = ROOT / ".meltano" / "loaders" / "target-duckdb" / "venv" / "bin" / "python"
 DBT = ROOT / ".meltano" / "utilities" / "dbt-duckdb" / "venv" / "bin" / "dbt"
+DBT_POSTGRES = ROOT / ".meltano" / "utilities" / "dbt-postgres" / "venv" / "bin" / "dbt"
 START = "2026-02-02T15:00:00Z"  # a Monday: 30 days on, Wednesday 15:00 UTC
 HOUR_MS = 3_600_000
 # target-duckdb's table for the tap's `cdrs` stream (read back from a test run's file).
@@ -90,22 +91,31 @@ def duckdb(database: Path, script: str) -> str:
     ).stdout  # fmt: skip
 
 
-def dbt(database: Path, target: Path, *args: str, schema: str = "voiso_analytics") -> float:
+def dbt(database: Path | int, target: Path, *args: str, schema: str = "voiso_analytics") -> float:
     """Seconds one dbt command took as a process (it must succeed); what dbt itself counts
-    (its run_results' elapsed time, without start-up and parsing) goes to `ELAPSED`."""
+    (its run_results' elapsed time, without start-up and parsing) goes to `ELAPSED`.
+
+    `database`: a DuckDB file, or the port of a PostgreSQL on loopback (dbt-postgres, the
+    profile's other defaults: database `voiso`, user `postgres`)."""
+    if isinstance(database, int):
+        executable = DBT_POSTGRES
+        warehouse = {"DBT_TARGET": "postgres", "DBT_POSTGRES_PORT": str(database),
+                     "DBT_POSTGRES_SCHEMA": schema}  # fmt: skip
+    else:
+        executable = DBT
+        warehouse = {"DBT_TARGET": "duckdb", "DBT_DUCKDB_PATH": str(database),
+                     "DBT_DUCKDB_SCHEMA": schema}  # fmt: skip
     env = {
         **os.environ,
+        **warehouse,
         "DBT_PROFILES_DIR": str(ROOT / "dbt_voiso" / "profiles"),
-        "DBT_TARGET": "duckdb",
-        "DBT_DUCKDB_PATH": str(database),
-        "DBT_DUCKDB_SCHEMA": schema,
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         "DBT_TARGET_PATH": str(target / "target"),
         "DBT_LOG_PATH": str(target / "logs"),
     }
     began = time.monotonic()
     result = subprocess.run(
-        [str(DBT), *args, "--project-dir", str(ROOT / "dbt_voiso")],
+        [str(executable), *args, "--project-dir", str(ROOT / "dbt_voiso")],
         env=env, capture_output=True, text=True, check=False,
     )  # fmt: skip
     wall = time.monotonic() - began
