@@ -15,7 +15,7 @@
         where earlier.direction = 'inbound' and earlier.is_answered and arrived.direction = 'inbound'
             and {{ dbt_voiso.voiso_built_since_last_build('arrived.dbt_built_at') }}
 {%- endset %}
-with calls as (
+with calls as materialized (
     select * from {{ ref('voiso__calls') }}
     where {{ dbt_voiso.voiso_grain_rebuilt('local_date', [ref('voiso__calls')], repeated_days) }}
 ),

@@ -3,8 +3,10 @@
     user with its e-mail (case-insensitive; of several such users, the smallest id).
     Several CDR agents may match one user (one row each); a user no CDR names has
     `cdr_user_id` NULL. -#}
-{#- Each CDR agent's name and e-mail are those of its latest CDR (by start, then id). -#}
-with cdr_agents as (
+{#- Each CDR agent's name and e-mail are those of its latest CDR (by start, then id).
+    Materialized: read five times below, it would otherwise be computed (over every
+    CDR) five times. -#}
+with cdr_agents as materialized (
     select
         user_id as cdr_user_id,
         user_name as cdr_name,
