@@ -60,8 +60,9 @@ ELAPSED: list[float] = []  # dbt's own elapsed time of each dbt command, in orde
 # The models dbt_voiso builds.
 MODELS = (
     "stg_voiso__cdrs", "voiso__calls", "voiso__conversations", "voiso__sms_messages",
-    "voiso__hlr_lookups", "voiso__queue_daily", "voiso__agent_daily", "voiso__hourly_volume",
-    "voiso__conversation_sla_daily", "voiso__queue_interval", "voiso__agent_interval",
+    "voiso__hlr_lookups", "voiso__queue_daily", "voiso__queue_weekly", "voiso__agent_daily",
+    "voiso__hourly_volume", "voiso__conversation_sla_daily", "voiso__queue_interval",
+    "voiso__agent_interval",
 )  # fmt: skip
 
 

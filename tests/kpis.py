@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from statistics import fmean
@@ -266,11 +267,24 @@ def queue_daily(
     records: list[dict[str, Any]], rules: Definitions
 ) -> dict[tuple[str, str, str], dict[str, Any]]:
     """KPIs per (local day, queue id, direction), over calls that went through a queue."""
+    return _queue_periods(records, rules, lambda day: day)
+
+
+def queue_weekly(
+    records: list[dict[str, Any]], rules: Definitions
+) -> dict[tuple[str, str, str], dict[str, Any]]:
+    """KPIs per (the Monday of the local day's week, queue id, direction)."""
+    return _queue_periods(records, rules, lambda day: day - timedelta(days=day.weekday()))
+
+
+def _queue_periods(
+    records: list[dict[str, Any]], rules: Definitions, period_of: Callable[[date], date]
+) -> dict[tuple[str, str, str], dict[str, Any]]:
     groups: dict[tuple[str, str, str], list[Contact]] = defaultdict(list)
     for record in records:
         if record["type"] == "call" and record["data"].get("queue"):
-            day = local_date(record["started_at"], rules.timezone).isoformat()
-            groups[day, str(record["data"]["queue"]["id"]), record["subtype"]].append(
+            period = period_of(local_date(record["started_at"], rules.timezone)).isoformat()
+            groups[period, str(record["data"]["queue"]["id"]), record["subtype"]].append(
                 contact(record, rules)
             )
     repeats = repeat_contact_ids(records, rules)

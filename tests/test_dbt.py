@@ -19,7 +19,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -35,18 +35,21 @@ from voiso_simulator.data import iso_ms, parse_iso
 
 MODELS = (
     "voiso__queue_daily",
+    "voiso__queue_weekly",
     "voiso__agent_daily",
     "voiso__queue_interval",
     "voiso__agent_interval",
 )
 KEYS = {
     "voiso__queue_daily": ("local_date", "queue_id", "direction"),
+    "voiso__queue_weekly": ("week_start", "queue_id", "direction"),
     "voiso__agent_daily": ("local_date", "agent_id"),
     "voiso__queue_interval": ("interval_start_utc", "queue_id", "channel", "direction"),
     "voiso__agent_interval": ("interval_start_utc", "agent_id"),
 }
 EXPECTED = {
     "voiso__queue_daily": kpis.queue_daily,
+    "voiso__queue_weekly": kpis.queue_weekly,
     "voiso__agent_daily": kpis.agent_daily,
     "voiso__queue_interval": kpis.queue_interval,
     "voiso__agent_interval": kpis.agent_interval,
@@ -316,6 +319,28 @@ def test_a_day_is_the_sum_of_its_intervals(request, warehouse, build):
         assert {c: row[c] for c in (*counts, "answered")} == dict(summed[key]), key
 
 
+@pytest.mark.parametrize("build", BUILDS)
+@pytest.mark.parametrize("warehouse", WAREHOUSES)
+def test_a_week_is_the_sum_of_its_days(request, warehouse, build):
+    built = request.getfixturevalue(warehouse).built[build]
+    counts = ("offered", "answered", "abandoned", "short_abandoned", "transferred_out",
+              "answered_within_service_level", "agent_hung_up_first")  # fmt: skip
+    summed: dict[tuple[str, str, str], Counter[str]] = {}
+    for row in built["voiso__queue_daily"]:
+        day = date.fromisoformat(text(row["local_date"])[:10])
+        monday = (day - timedelta(days=day.weekday())).isoformat()
+        total = summed.setdefault((monday, row["queue_id"], row["direction"]), Counter())
+        total.update({c: row[c] for c in counts})
+    weekly = {
+        (text(r["week_start"])[:10], r["queue_id"], r["direction"]): r
+        for r in built["voiso__queue_weekly"]
+    }
+    assert set(weekly) == set(summed)
+    assert len({key[0] for key in weekly}) >= 2  # the data spans weeks
+    for key, row in weekly.items():
+        assert {c: row[c] for c in counts} == dict(summed[key]), key
+
+
 @pytest.mark.parametrize("warehouse", WAREHOUSES)
 def test_the_night_the_clocks_go_back_has_two_1am_hours(request, warehouse):
     """New York, 2026-11-01: 100 quarter hours; 01:00-01:59 local twice, an hour apart."""
@@ -362,10 +387,10 @@ def test_zone_days_move_calls_across_the_utc_day_boundary(request, served, wareh
     zone = offered_per_day(built["zone/30"]["voiso__queue_daily"])
     assert sum(utc.values()) == sum(zone.values()) == len(calls)
     # New York is UTC-4 or UTC-5: the calls before 04:00 or 05:00 UTC count the day before.
-    for date in utc | zone:
-        moved_out = sum(1 for r in moved if day(r, "UTC") == date)
-        moved_in = sum(1 for r in moved if day(r, ZONE) == date)
-        assert zone[date] == utc[date] - moved_out + moved_in, date
+    for when in utc | zone:
+        moved_out = sum(1 for r in moved if day(r, "UTC") == when)
+        moved_in = sum(1 for r in moved if day(r, ZONE) == when)
+        assert zone[when] == utc[when] - moved_out + moved_in, when
     assert zone != utc
 
 

@@ -5,7 +5,7 @@ New York's clocks jump from 02:00 to 03:00 on 2026-03-08: that local day has 23 
 Manila's business hours, so New York's small hours are busy ones) are written straight
 into a `voiso.cdrs` shaped like target-duckdb's and one shaped like target-postgres's,
 without the tap or Meltano (as benchmarks/dbt_build.py does), and built at 15 and
-30 minutes in New York time. Every column of the interval and daily models must equal
+30 minutes in New York time. Every column of the interval, daily and weekly models must equal
 tests/kpis.py's, computed from the same CDRs; no interval may start in the skipped hour,
 and the last interval before the jump and the first after it are one interval apart in
 UTC. tests/test_dbt.py covers the night the clocks go back (2026-11-01), through full
