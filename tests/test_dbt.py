@@ -166,8 +166,8 @@ def build_everything(
         warehouse.reread_from += query.get("started_at[gte]", [])
     count_source()
     warehouse.reread = models(BUILDS["UTC/15"][0])
-    # The same source built in full, into a schema of its own.
-    meltano(tmp, sim, "run", f"{utility}:run", **env, **{f"{prefix}_SCHEMA": "voiso_full"})
+    # The same source built in full (the README's `rebuild`), into a schema of its own.
+    meltano(tmp, sim, "run", f"{utility}:rebuild", **env, **{f"{prefix}_SCHEMA": "voiso_full"})
     warehouse.full = models("voiso_full")
     return warehouse
 
@@ -446,7 +446,9 @@ def test_meltano_yml_declares_the_dbt_utilities_inline():
         assert {"namespace", "pip_url", "executable", "commands", "settings"} <= utility.keys()
         assert "variant" not in utility
         assert utility["executable"] == "dbt"
-        assert {"build", "run", "test", "docs-generate", "debug"} <= set(utility["commands"])
+        assert {"build", "run", "test", "rebuild", "docs-generate", "debug"} <= set(
+            utility["commands"]
+        )
     # The profile reads the PostgreSQL that target-postgres writes, by default.
     (loader,) = [p for p in project["plugins"]["loaders"] if p["name"] == "target-postgres"]
     settings = {s["name"]: s["value"] for s in utilities["dbt-postgres"]["settings"]}

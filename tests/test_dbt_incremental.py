@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import math
+import shutil
 from pathlib import Path
 
 import pytest
@@ -86,3 +87,20 @@ def test_the_incremental_build_rebuilt_only_what_changed(built, model, grain):
     )
     (_, kept), (_, rebuilt) = ast.literal_eval(counted)
     assert 0 < rebuilt < kept / 4, (kept, rebuilt)
+
+
+def test_a_table_an_earlier_package_built_stops_the_build_naming_the_rebuild(built, tmp_path):
+    """A daily model built as a table by an earlier dbt_voiso has no `dbt_built_at`: the
+    incremental build stops, naming the table and the command that rebuilds it, rather
+    than failing on a missing column; after the rebuild, incremental builds go on."""
+    database = tmp_path / "warehouse.duckdb"
+    shutil.copy(built.database, database)
+    drop = "ALTER TABLE voiso_analytics.voiso__agent_daily DROP COLUMN dbt_built_at"
+    dbt_build.duckdb(database, drop + ";\nSELECT 1")
+    with pytest.raises(RuntimeError) as stopped:
+        dbt_build.dbt(database, tmp_path, "run", "--select", "voiso__agent_daily")
+    assert "voiso__agent_daily" in str(stopped.value)
+    assert "built by an earlier dbt_voiso" in str(stopped.value)
+    assert "meltano run dbt-duckdb:rebuild" in str(stopped.value)
+    dbt_build.dbt(database, tmp_path, "run", "--select", "voiso__agent_daily", "--full-refresh")
+    dbt_build.dbt(database, tmp_path, "run", "--select", "voiso__agent_daily")

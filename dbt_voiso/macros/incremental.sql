@@ -41,6 +41,22 @@
   {{ return("cast('" ~ value ~ "' as " ~ dbt.type_timestamp() ~ ")") }}
 {%- endmacro %}
 
+{#- On an incremental build, stop with what to do when the model's table was built by a
+    dbt_voiso that wrote no `dbt_built_at` (the daily and interval models were tables):
+    rebuilding it in full is the one way to give its rows one. -#}
+{% macro voiso_require_built_at() -%}
+  {%- if execute and is_incremental() -%}
+    {%- set names = adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list -%}
+    {%- if 'dbt_built_at' not in names -%}
+      {{ exceptions.raise_compiler_error(
+          this ~ " was built by an earlier dbt_voiso, without the column dbt_built_at that"
+          ~ " incremental builds now go by: build every model anew once, with"
+          ~ " `dbt build --full-refresh` (Meltano: `meltano run dbt-duckdb:rebuild`, or"
+          ~ " `dbt-postgres:rebuild`).") }}
+    {%- endif -%}
+  {%- endif -%}
+{%- endmacro %}
+
 {#- On an incremental build of the model being built, the condition an upstream row
     (its `dbt_built_at`: column) is taken on: built after this model's own last build
     (in this run, or in a run that built the upstream model alone), or anything when
@@ -48,6 +64,7 @@
     build), every row from this run's start on. On a full build: true. -#}
 {% macro voiso_built_since_last_build(column) -%}
   {%- if is_incremental() -%}
+    {%- do dbt_voiso.voiso_require_built_at() -%}
     {%- set last = dbt_voiso.voiso_max_literal(this, 'dbt_built_at') -%}
     {%- if last is none -%}
       (1 = 1)

@@ -25,6 +25,7 @@
 {%- endset -%}
 {%- set earliest = none -%}
 {%- if is_incremental() -%}
+  {%- do dbt_voiso.voiso_require_built_at() -%}
   {%- set earliest = dbt_voiso.voiso_min_literal(
       '(select cast(started_at as ' ~ dbt.type_timestamp() ~ ') as started_at from ' ~ source_relation
       ~ ' where cast(id as ' ~ dbt.type_string() ~ ') in (' ~ changed_ids ~ ')) as changed', 'started_at') -%}
