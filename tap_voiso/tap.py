@@ -22,7 +22,7 @@ from tap_voiso.directory.streams import DIRECTORY_STREAMS, DirectoryStream
 from tap_voiso.shared import redact, signals
 from tap_voiso.shared import state as state_file
 from tap_voiso.shared.api import Api
-from tap_voiso.shared.errors import Interrupted, VoisoError
+from tap_voiso.shared.errors import Interrupted, OptionalStreamError, VoisoError
 from tap_voiso.shared.output import StateFlushingWriter
 from tap_voiso.shared.passthrough import RecordPath
 
@@ -78,6 +78,8 @@ class TapVoiso(Tap):
         self._warn_unknown_settings()
         # Queue ids the CDRs of this run named: the `queues` stream's fallback.
         self.cdr_queue_ids: set[int] = set()
+        # What stopped an optional stream (a directory list): the run ends on it last.
+        self.optional_failures: list[str] = []
         if TapVoiso._cli_tap is None and type(self)._in_cli:
             TapVoiso._cli_tap = self
             signals.install()
@@ -117,6 +119,8 @@ class TapVoiso(Tap):
                 parsed = state_file.parse(given.read(), getattr(given, "name", "given"))
                 kwargs["state"] = io.StringIO(json.dumps(parsed))
             super().invoke(*args, **kwargs)
+            if cls._cli_tap is not None:
+                cls._cli_tap.stop_on_optional_failures()
         except VoisoError as exc:
             cls.logger.error("%s", exc)  # noqa: TRY400 (the traceback goes to DEBUG)
             cls.logger.debug("Traceback of the error above", exc_info=True)
@@ -195,6 +199,40 @@ class TapVoiso(Tap):
             if isinstance(directory, DirectoryStream):
                 self.logger.info("Can the key read %s", directory.can_read())
         return True
+
+    @property
+    def streams(self) -> dict[str, Stream]:
+        """The SDK's streams (by name, as it orders them), but the CDR streams first.
+
+        The SDK syncs them in this order. The CDRs are what every run is for: the
+        directory's lists, read after them, cannot delay them, and the `queues` stream's
+        fallback then knows every queue this run's CDRs named. (Whatever the order, a
+        directory stream's failure costs no other stream: `optional_failed`.)
+        """
+        streams = super().streams
+        if not getattr(self, "_cdrs_first", False):
+            for name in [n for n, s in streams.items() if isinstance(s, DirectoryStream)]:
+                streams[name] = streams.pop(name)
+            self._cdrs_first = True
+        return streams
+
+    def stop_on_optional_failures(self) -> None:
+        """Once every stream has run and written its STATE: a stop naming each that failed.
+
+        The CLI calls it after the sync (exit code 1): an optional stream's failure
+        (`optional_failed`) costs no other stream, whatever the order they ran in.
+        """
+        if self.optional_failures:
+            failed = "; ".join(line.rstrip(".") for line in self.optional_failures)
+            msg = f"{failed}. Every other stream was read and its STATE written."
+            raise OptionalStreamError(msg)
+
+    def optional_failed(self, stream: str, path: str, exc: Exception) -> None:
+        """An optional stream stopped on `exc`: say so now; the run ends on it last."""
+        said = str(exc) if isinstance(exc, VoisoError) else f"{type(exc).__name__}: {exc}"
+        line = f"Stream `{stream}` failed reading GET {path}: {said}"
+        self.logger.error("%s", line, exc_info=not isinstance(exc, VoisoError))
+        self.optional_failures.append(line)
 
     def discover_streams(self) -> list[Stream]:
         """The streams this tap offers."""

@@ -175,3 +175,73 @@ def test_the_quick_start_demo_runs_in_the_same_clone_after_them(fresh_clone):
     assert re.search(r"Done\. PASS=\d+ WARN=0 ERROR=0", demo.stdout)
     assert "offered  service level  abandonment  ASA (s)  AHT (s)" in demo.stdout
     assert "agents required (Erlang C)" in demo.stdout
+
+
+# The directory as the reference leaves it open, and a cluster without the dialer.
+OPEN_DIRECTORY = [
+    "--directory-new-fields", "yes", "--directory-other-types", "yes",
+    "--absent-endpoints", "campaigns",
+]  # fmt: skip
+
+
+def test_a_default_meltano_run_loads_every_directory_object_the_reference_leaves_open(
+    fresh_clone,
+):
+    """The selection `meltano.yml` ships (`cdrs` and the four directory streams), run into
+    target-duckdb against fields the tap does not declare, values of another JSON type
+    and a 404 on `/api/v4/campaigns`: every object lands once, exit 0, one WARNING."""
+    port = str(free_port())
+    simulator = subprocess.Popen(
+        [".venv/bin/python", "-m", "voiso_simulator", "--port", port, *OPEN_DIRECTORY],
+        cwd=fresh_clone.path, env=user_environment(), stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert simulator.stdout is not None
+        simulator.stdout.readline()  # listening
+        env = {
+            **user_environment(),
+            "TAP_VOISO_API_URL": f"http://127.0.0.1:{port}",
+            "TARGET_DUCKDB_FILEPATH": "output/open-directory.duckdb",
+        }
+        run = subprocess.run(
+            [".venv/bin/meltano", "run", "--state-id-suffix", "open-directory", "tap-voiso",
+             "target-duckdb"],
+            cwd=fresh_clone.path, env=env, capture_output=True, text=True, timeout=600,
+            check=False,
+        )  # fmt: skip
+    finally:
+        simulator.terminate()
+        simulator.wait()
+    assert run.returncode == 0, run.stderr[-4000:]
+    skipped = [line for line in run.stderr.splitlines() if "Stream `campaigns` skipped" in line]
+    assert len(skipped) == 1
+    assert "GET /api/v4/campaigns answers HTTP 404 Not Found" in skipped[0]
+    truth = simulator_of(parse_args(OPEN_DIRECTORY))
+    directory = truth.directory
+    database = fresh_clone.path / "output" / "open-directory.duckdb"
+
+    def loaded(sql: str) -> Counter:
+        return Counter(tuple(row) for row in duckdb_rows(database, sql))
+
+    cdrs = loaded("SELECT id FROM voiso.cdrs")
+    assert cdrs == Counter((r["id"],) for r in truth.visible_records())
+    users = loaded("SELECT id, extension FROM voiso.users")
+    assert users == Counter(
+        (key, directory.objects["users"][key]["extension"]) for key in directory.listed_now("users")
+    )
+    queues = loaded("SELECT id, in_queue_announcement->>'interval' FROM voiso.queues")
+    assert queues == Counter(
+        (key, str(directory.objects["queues"][key]["in_queue_announcement"]["interval"]))
+        for key in directory.listed_now("queues")
+    )
+    members = loaded("SELECT queue_id, user_id, role FROM voiso.queue_members")
+    expected = Counter(
+        (queue_id, user_id, role)
+        for queue_id in directory.listed_now("queues")
+        for role, ids in directory.members(queue_id).items()
+        for user_id in ids
+    )
+    assert members == expected
+    skills = loaded("SELECT count(*) FROM voiso.users WHERE skills IS NOT NULL")
+    assert skills == Counter({(len(directory.listed_now("users")),): 1})
+    assert loaded("SELECT count(*) FROM voiso.campaigns") == Counter({(0,): 1})

@@ -11,6 +11,7 @@ import threading
 
 from voiso_simulator.config import DEFAULT_KEY, SimConfig
 from voiso_simulator.data import DEFAULT_START, PROFILES, SHAPES, DatasetSpec
+from voiso_simulator.directory import RESOURCES
 from voiso_simulator.server import Simulator, start
 
 
@@ -79,9 +80,26 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     for switch, default, text in (
         ("--queue-list", "yes", "no: the undocumented GET /api/v4/routing/queues answers 404"),
         ("--foreign-user-ids", "no", "yes: CDR user ids are not the directory's (match by e-mail)"),
+        ("--directory-new-fields", "no", "yes: directory objects carry fields no tap declares"),
+        ("--directory-other-types", "no", "yes: directory values of another JSON type"),
     ):
         parser.add_argument(switch, choices=["yes", "no"], default=default, help=text)
+    for switch, text in (
+        ("--absent-endpoints", "directory resources (users,campaigns,queues) that answer 404"),
+        ("--failing-lists", "directory lists (users,campaigns,queues) that always answer 503"),
+    ):
+        parser.add_argument(switch, type=_resources, default=[], help=text)
     return parser.parse_args(argv)
+
+
+def _resources(text: str) -> list[str]:
+    """A comma-separated list of directory resources (`none`: the empty list)."""
+    names = [name.strip() for name in text.split(",") if name.strip() not in ("", "none")]
+    unknown = sorted(set(names) - set(RESOURCES))
+    if unknown:
+        msg = f"not a directory resource: {', '.join(unknown)} (one of {', '.join(RESOURCES)})"
+        raise argparse.ArgumentTypeError(msg)
+    return names
 
 
 def simulator_of(args: argparse.Namespace) -> Simulator:
@@ -105,6 +123,10 @@ def simulator_of(args: argparse.Namespace) -> Simulator:
         queue_list=args.queue_list == "yes",
         list_churn=args.list_churn,
         foreign_user_ids=args.foreign_user_ids == "yes",
+        directory_new_fields=args.directory_new_fields == "yes",
+        directory_other_types=args.directory_other_types == "yes",
+        absent_endpoints=args.absent_endpoints,
+        failing_lists=args.failing_lists,
     )
     return Simulator(spec, config)
 

@@ -148,6 +148,19 @@ class SimConfig:
     # and queues, read when the directory is first built.
     extra_users: int = 0
     extra_queues: int = 0
+    # What the directory reference leaves open, on every list (users, campaigns, queues,
+    # a queue's users and supervisors; `directory.served` says exactly what changes):
+    # fields the tap does not declare, at the top and nested in objects and arrays...
+    directory_new_fields: bool = False
+    # ...and values of another JSON type than the reference shows: numbers sent as
+    # strings (a queue's `id`, a campaign's `dial_level`), strings sent as numbers (an
+    # `extension`).
+    directory_other_types: bool = False
+    # Directory endpoints this cluster lacks, by resource: "users", "campaigns" or
+    # "queues" (the list, each queue and its members) answer 404 `{"error": "Not found"}`.
+    absent_endpoints: list[str] = field(default_factory=list)
+    # Directory lists (by resource) whose every request answers 503: a 5xx that never ends.
+    failing_lists: list[str] = field(default_factory=list)
 
 
 class ApiError(Exception):

@@ -446,9 +446,26 @@ def paging(raw_query: str, allowed: bool = True) -> tuple[int, int]:
 def respond(
     directory: Directory, config: SimConfig, request: Request, raw_query: str
 ) -> dict[str, Any]:
-    """The JSON body of a directory request (ApiError for a 404 or a 422)."""
+    """The JSON body of a directory request (ApiError for a 404, a 422 or a 503)."""
+    if request.resource in config.absent_endpoints:
+        raise ApiError(404, NOT_FOUND)
+    if request.view == "list" and request.resource in config.failing_lists:
+        raise ApiError(503, {"error": "Service Unavailable"})
     if request.view == "list" and request.resource == "queues" and not config.queue_list:
         raise ApiError(404, NOT_FOUND)
+    payload = _respond(directory, config, request, raw_query)
+    if config.directory_new_fields or config.directory_other_types:
+        array = next(key for key in payload if key != "metadata")
+        resource = "users" if array in ("users", "user") else request.resource
+        items = payload[array] if isinstance(payload[array], list) else [payload[array]]
+        for item in items:
+            served(resource, item, config)
+    return payload
+
+
+def _respond(
+    directory: Directory, config: SimConfig, request: Request, raw_query: str
+) -> dict[str, Any]:
     if request.view == "one":
         paging(raw_query, allowed=False)
         found = directory.get(request.resource, request.key)
@@ -469,6 +486,43 @@ def respond(
         items, total = members
         array = "users"
     return {array: items, "metadata": {"total": total} if config.directory_total else {}}
+
+
+def served(resource: str, obj: dict[str, Any], config: SimConfig) -> None:
+    """`obj` (a copy) as a cluster serves it that the reference leaves open, in place.
+
+    `directory_new_fields`: fields the tap does not declare, at the top level, nested in
+    an object and in an array's objects. `directory_other_types`: values of another JSON
+    type than the reference shows, some numbers sent as strings (which a client can turn
+    back), some strings sent as numbers (which it cannot know to).
+    """
+    if config.directory_new_fields:
+        if resource == "users":
+            obj["skills"] = [{"name": "billing", "level": 3}, {"name": "spanish", "level": 2}]
+            if isinstance(obj.get("security_access_group"), dict):
+                obj["security_access_group"]["permissions"] = ["reports.view", "calls.listen"]
+            for team in obj.get("teams") or []:
+                team["joined_at"] = "2025-11-03T09:00:00.000Z"
+        elif resource == "campaigns":
+            obj["dialer_stats"] = {"dialed_today": 412, "connected_today": 97, "rates": [0.24]}
+            for caller_ids in obj.get("caller_id_sets") or []:
+                caller_ids["label"] = "Main lines"
+        else:
+            obj["sla_threshold_seconds"] = 20
+            if isinstance(obj.get("callback"), dict):
+                obj["callback"]["max_callbacks"] = 5
+            obj["music_on_hold"] = {**(obj.get("music_on_hold") or {}), "file": {"seconds": 30}}
+    if config.directory_other_types:
+        if resource in ("users", "queues") and isinstance(obj.get("extension"), str):
+            obj["extension"] = int(obj["extension"])
+        if resource == "campaigns":
+            obj["dial_level"] = str(obj["dial_level"])
+            obj["max_dial_time"] = str(obj["max_dial_time"])
+        if resource == "queues":
+            obj["id"] = str(obj["id"])
+            announcement = obj.get("in_queue_announcement")
+            if isinstance(announcement, dict):
+                announcement["interval"] = str(announcement["interval"])
 
 
 # What `GET /api/v4/campaigns/{id}` adds to a listed campaign.

@@ -65,6 +65,7 @@ class CdrsStream(EvolvingStream, VoisoStream):
     schema = API_SCHEMA
     # The stream's CDRs as the API sends them, which each page is checked against.
     api_schema: ClassVar[dict[str, Any]] = API_SCHEMA
+    items_key = "cdrs"
     # Records arrive as parsed JSON that already has the schema's types; conformance
     # would only cost time and drop fields Voiso adds (tests/test_output.py compares).
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
@@ -118,6 +119,11 @@ class CdrsStream(EvolvingStream, VoisoStream):
     def schema_changes(self) -> str:
         """The `schema_changes` setting."""
         return self.settings.schema_changes
+
+    @property
+    def record_keys(self) -> dict[str, type]:
+        """A CDR is keyed on its `id` and windowed on its `started_at`, both strings."""
+        return {"id": str, "started_at": str}
 
     def get_url_params(
         self, context: Mapping[str, Any] | None, next_page_token: PageToken | None

@@ -3,9 +3,17 @@
 Each is a small class on the shared layer: a path, a scope, a schema, and how its
 lists are read (`lists.ListReader`: limit 100, offsets, the rest of a list at once).
 No modification time is documented for these objects, so each run reads them whole
-(FULL_TABLE). A key without a stream's scope (a CDR-only key, the common case) gets
-403 there: that stream emits its SCHEMA and no records, one WARNING names the scope
-to add, and every other stream runs as usual.
+(FULL_TABLE). Each is optional, and none can cost the CDR sync:
+
+- a key without a stream's scope (a CDR-only key, the common case) gets 403 there, and
+  a cluster without the endpoint (no dialer: no `/api/v4/campaigns`) 404: that stream
+  emits its SCHEMA and no records, one WARNING says why and what to do, and every other
+  stream runs as usual (exit 0);
+- any other failure (a 5xx that outlasts `max_tries`, a list that keeps moving) is
+  logged as an ERROR naming the stream and the path, and kept (`tap.optional_failures`):
+  the other streams are read, their STATE written, and then the run ends with exit 1.
+
+A record is keyed on the stream's own primary key, whatever its type (`record_keys`).
 """
 
 from __future__ import annotations
@@ -28,7 +36,7 @@ from tap_voiso.directory.schemas import (
     USER_PROPERTIES,
     schema_of,
 )
-from tap_voiso.shared.errors import MissingScopeError, NotFoundError
+from tap_voiso.shared.errors import MissingScopeError, NotFoundError, VoisoError
 from tap_voiso.shared.evolving import EvolvingStream
 from tap_voiso.shared.passthrough import tap_of
 from tap_voiso.shared.redact import SECRETS
@@ -84,6 +92,11 @@ class DirectoryStream(EvolvingStream, VoisoStream):
         """The stream's records as the API sends them: its own schema."""
         return self.schema
 
+    @property
+    def record_keys(self) -> dict[str, type]:
+        """A directory object is keyed on the stream's primary key, of whatever type it came."""
+        return dict.fromkeys(self.primary_keys, object)
+
     def request_for(self, path: str, params: dict[str, Any]) -> requests.PreparedRequest:
         """The exact GET of `path` with `params` (auth as every stream's)."""
         return self.build_prepared_request(
@@ -133,7 +146,11 @@ class DirectoryStream(EvolvingStream, VoisoStream):
         return self.read_list(self.path, self.items_key, stop)
 
     def get_records(self, context: Mapping[str, Any] | None) -> Iterable[dict[str, Any]]:
-        """The whole list, checked and evolved, a page of items at a time; a 403 skips it."""
+        """The whole list, checked and evolved, a page of items at a time.
+
+        A 403 or a 404 skips the stream with a WARNING; any other failure is kept for the
+        end of the run (`TapVoiso.sync_all`), so that it costs no other stream.
+        """
         stop = threading.Event()
         page: list[dict[str, Any]] = []
         count = 0
@@ -143,6 +160,7 @@ class DirectoryStream(EvolvingStream, VoisoStream):
                 if len(page) == DIRECTORY_LIMIT:
                     yield from self._items(page)
                     count, page = count + len(page), []
+            yield from self._items(page)
         except MissingScopeError:
             self.logger.warning(
                 "Stream `%s` skipped: the API key lacks the `%s` scope (HTTP 403). Add the "
@@ -151,9 +169,24 @@ class DirectoryStream(EvolvingStream, VoisoStream):
                 self.scope,
             )
             return
+        except NotFoundError:
+            self.logger.warning(
+                "Stream `%s` skipped: GET %s answers HTTP 404 Not Found, so this cluster has no "
+                "such list (a feature it lacks). The other streams are read as usual. To stop "
+                "this warning, deselect the stream (Meltano: `meltano select tap-voiso "
+                "--rm %s '*'`, or drop `%s.*` from the extractor's `select`).",
+                self.name,
+                self.path,
+                self.name,
+                self.name,
+            )
+            return
+        except Exception as exc:
+            tap_of(self).optional_failed(self.name, self.path, exc)
+            return
         finally:
             stop.set()
-        yield from self._items(page)
+        self.checker.log_summary()
         self.logger.info("%s: %d records (read whole)", self.name, count + len(page))
 
     def _items(self, records: list[dict[str, Any]]) -> list[Any]:
@@ -170,7 +203,9 @@ class DirectoryStream(EvolvingStream, VoisoStream):
         except MissingScopeError:
             return f"{self.name}: no (the key lacks the `{self.scope}` scope)"
         except NotFoundError:
-            return f"{self.name}: no list at {self.path} (HTTP 404)"
+            return f"{self.name}: no list at {self.path} (HTTP 404): deselect the stream"
+        except VoisoError as exc:
+            return f"{self.name}: could not tell ({exc})"
         return f"{self.name}: yes"
 
 
@@ -220,11 +255,18 @@ class QueuesStream(DirectoryStream):
 
         (The SDK syncs streams by name: `queue_members` comes before `queues`.)
         """
+        if self.failure is not None:
+            raise self.failure
         if not hasattr(self, "read"):
-            self.read = list(self._read(stop))
+            try:
+                self.read = list(self._read(stop))
+            except VoisoError as exc:  # the other of the two fails alike, without retrying
+                self.failure = exc
+                raise
         yield from self.read
 
     read: list[dict[str, Any]]  # this run's queues, once read
+    failure: VoisoError | None = None  # why they could not be read, once tried
 
     def _read(self, stop: threading.Event) -> Iterator[dict[str, Any]]:
         """The queue list; without one (404), each queue the CDRs have named."""
@@ -246,8 +288,11 @@ class QueuesStream(DirectoryStream):
 
     @staticmethod
     def _note(listed: list[int], queue: dict[str, Any]) -> None:
+        """Keep a queue's id, an integer, also when it came as a string of digits."""
         queue_id = queue.get("id")
-        if isinstance(queue_id, int):
+        if isinstance(queue_id, str) and queue_id.isdigit():
+            queue_id = int(queue_id)
+        if isinstance(queue_id, int) and not isinstance(queue_id, bool):
             listed.append(queue_id)
 
     def _by_id(

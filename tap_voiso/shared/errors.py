@@ -65,7 +65,11 @@ class BadResponseError(VoisoError):
 
 
 class SchemaChangeError(VoisoError):
-    """A CDR held a field the schema does not declare, and `schema_changes` is `fail`."""
+    """A record held a field the schema does not declare, and `schema_changes` is `fail`."""
+
+
+class OptionalStreamError(VoisoError):
+    """An optional stream (a directory list) failed; every other stream was read first."""
 
 
 class Interrupted(BaseException):

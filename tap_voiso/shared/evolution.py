@@ -182,7 +182,7 @@ class SchemaEvolution:
             return True
         if self._mode == FAIL:
             msg = (
-                f"{self._stream}: CDR {record.get('id', '(without id)')} holds `{field}`, a "
+                f"{self._stream}: record {record.get('id', '(without id)')} holds `{field}`, a "
                 "field the schema does not declare, and `schema_changes` is `fail`. Set it to "
                 "`evolve` to add the column, or `freeze` to drop the field."
             )

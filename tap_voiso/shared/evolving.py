@@ -24,6 +24,13 @@ class EvolvingStream(RecordPath, Stream):
 
     # The stream's records as the API sends them, which each page is checked against.
     api_schema: ClassVar[dict[str, Any]]
+    # The key the response's array of records is under (`{"cdrs": [...], ...}`).
+    items_key: ClassVar[str]
+
+    @property
+    def record_keys(self) -> dict[str, type]:
+        """What a record cannot go without, and of which Python type: the stream's rule."""
+        raise NotImplementedError
 
     @property
     def schema_changes(self) -> str:
@@ -33,7 +40,13 @@ class EvolvingStream(RecordPath, Stream):
     @cached_property
     def checker(self) -> RecordChecker:
         """Checks each page against the stream's schema in the API's record shape."""
-        return RecordChecker(self.api_schema, self.logger)
+        return RecordChecker(
+            self.api_schema,
+            self.logger,
+            keys=self.record_keys,
+            stream=self.name,
+            items_key=self.items_key,
+        )
 
     @cached_property
     def evolution(self) -> SchemaEvolution:

@@ -1,4 +1,4 @@
-"""Checking CDRs against the stream's schema without slowing the common path.
+"""Checking a stream's records against its schema without slowing the common path.
 
 Records are emitted as the API sent them (no SDK conformance), so a value of the
 wrong type would only surface in the target, as a failed load. Each page is
@@ -11,8 +11,11 @@ therefore checked here, in two tiers:
   the same check also finds a new field, at no extra cost (`evolution.py` handles it);
 - slow, only for a page that fails: each record is walked in Python. A number sent
   as a string is turned back into the number; any other mismatch is passed through
-  unchanged and reported (which CDR, which field, what was expected); a CDR without
-  `id` or `started_at` cannot be keyed or windowed, so it is reported and skipped.
+  unchanged and reported once per field (which stream and object, which field, what was
+  expected), then counted. A record without its key cannot be loaded, so it is
+  reported and skipped: what the key is, and of which type, is the stream's rule
+  (`keys`): a CDR's `id` and `started_at` as strings (its windows need them), a
+  directory object's primary key, whatever its type.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from __future__ import annotations
 import logging
 import re
 from collections import Counter
+from collections.abc import Mapping
 from typing import Any, Optional
 
 import msgspec
@@ -34,8 +38,7 @@ _JSON_TYPES: dict[str, tuple[type, ...]] = {
     "null": (type(None),),
 }
 # Logged occurrences of one problem at one field before the rest are only counted.
-LOG_LIMIT = 3
-REQUIRED = ("id", "started_at")
+LOG_LIMIT = 1
 # What msgspec cannot take as a field's name in JSON.
 UNNAMEABLE = re.compile(r'[\\"\x00-\x1f]')
 
@@ -94,22 +97,37 @@ def _describe_types(node: dict[str, Any]) -> str:
 
 
 class RecordChecker:
-    """Check pages of CDRs against one stream's schema; fix what is safe, report the rest."""
+    """Check pages of one stream's records against its schema; fix what is safe, report the rest.
 
-    def __init__(self, schema: dict[str, Any], logger: logging.Logger) -> None:
+    `keys` is the stream's rule of what a record cannot go without: each key field, and
+    the Python type it must have (`object`: any value but null).
+    """
+
+    def __init__(
+        self,
+        schema: dict[str, Any],
+        logger: logging.Logger,
+        *,
+        keys: Mapping[str, type],
+        stream: str,
+        items_key: str,
+    ) -> None:
         self._logger = logger
+        self._keys = dict(keys)
+        self._stream = stream
+        self._items_key = items_key
         self.problems: Counter[str] = Counter()
         self.use_schema(schema)
 
     def use_schema(self, schema: dict[str, Any]) -> None:
         """Check against `schema` from now on (after fields were declared), counts kept."""
         record_type = _msgspec_type(
-            {**schema, "type": "object", "required": list(REQUIRED)}, "Record"
+            {**schema, "type": "object", "required": list(self._keys)}, "Record"
         )
         self._page_type = list[record_type]  # type: ignore[valid-type]
         # The same check straight from a page's bytes, building no dicts.
         self._page_decoder = msgspec.json.Decoder(
-            msgspec.defstruct("Page", [("cdrs", self._page_type)])
+            msgspec.defstruct("Page", [(self._items_key, self._page_type)])
         )
         self._schema = schema
 
@@ -128,7 +146,7 @@ class RecordChecker:
         return [fixed for record in records if (fixed := self._check_record(record)) is not None]
 
     def page_is_valid(self, body: bytes) -> bool:
-        """Whether every CDR of a page's body matches the schema (no decoding to dicts)."""
+        """Whether every record of a page's body matches the schema (no decoding to dicts)."""
         try:
             self._page_decoder.decode(body)
         except msgspec.ValidationError:
@@ -139,14 +157,20 @@ class RecordChecker:
         if not isinstance(record, dict):
             self._report("record", "is not a JSON object", f"got {type(record).__name__}", record)
             return None
-        missing = [key for key in REQUIRED if not isinstance(record.get(key), str)]
-        if missing:
-            self._report(missing[0], "is missing, so the CDR cannot be keyed", "skipped", record)
-            return None
         for key, value in record.items():
             node = self._schema["properties"].get(key)
             if node is not None:
                 record[key] = self._check_value(value, node, key, record)
+        missing = [
+            key
+            for key, kind in self._keys.items()
+            if record.get(key) is None or not isinstance(record[key], kind)
+        ]
+        if missing:
+            kind = self._keys[missing[0]]
+            what = "is missing" if kind is object else f"is missing or not a {_KIND_NAMES[kind]}"
+            self._report(missing[0], f"{what}, so the record cannot be keyed", "skipped", record)
+            return None
         return record
 
     def _check_value(self, value: Any, node: dict[str, Any], path: str, record: dict) -> Any:
@@ -180,15 +204,28 @@ class RecordChecker:
         self.problems[key] += 1
         count = self.problems[key]
         if count <= LOG_LIMIT:
-            record_id = record.get("id") if isinstance(record, dict) else None
-            label = _excerpt(record_id) if record_id else "without id"
+            label = self._label(record)
             more = " (further cases are counted, not logged)" if count == LOG_LIMIT else ""
-            self._logger.warning("CDR %s: %s: %s%s", label, key, outcome, more)
+            self._logger.warning("%s %s: %s: %s%s", self._stream, label, key, outcome, more)
+
+    def _label(self, record: Any) -> str:
+        """The object a problem is in, by its key's values as they came."""
+        if not isinstance(record, dict):
+            return "(not an object)"
+        given = [record.get(key) for key in self._keys if key != "started_at"]
+        given = [value for value in given if value is not None]
+        shown = [value if isinstance(value, str) else _excerpt(value) for value in given]
+        return "/".join(_shorter(text) for text in shown) if shown else "(without its key)"
 
     def log_summary(self) -> None:
         """One line per kind of problem met during the run, with its count."""
         for key, count in self.problems.most_common():
-            self._logger.warning("Schema mismatches this run: %s, %d CDR(s)", key, count)
+            self._logger.warning(
+                "Schema mismatches this run: %s: %s, %d record(s)", self._stream, key, count
+            )
+
+
+_KIND_NAMES = {str: "string", int: "integer", float: "number"}
 
 
 def _is_json_type(value: Any, json_type: str) -> bool:
@@ -202,6 +239,10 @@ def _parse_number(text: str, *, integer: bool) -> int | float | None:
         return int(text) if integer else float(text) if any(c in text for c in ".eE") else int(text)
     except ValueError:
         return None
+
+
+def _shorter(text: str) -> str:
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _excerpt(value: Any) -> str:

@@ -11,6 +11,7 @@ import threading
 from collections.abc import Callable
 from functools import cached_property
 from typing import Any, ClassVar, Protocol, TypeVar
+from urllib.parse import urlsplit
 
 import requests
 from singer_sdk import metrics
@@ -130,7 +131,8 @@ class VoisoStream(RESTStream[Any]):
             )
             raise MissingScopeError(msg)
         elif status == 404:
-            raise NotFoundError(f"{prefix} from the Voiso API: {said}")
+            path = urlsplit(response.url or "").path or self.path
+            raise NotFoundError(f"{prefix} from the Voiso API at {path}: {said}")
         elif status == 422:
             msg = (
                 f"{prefix}: the API rejected a filter value. Its field errors: {said}. "
