@@ -191,27 +191,26 @@ def test_a_default_meltano_run_loads_every_directory_object_the_reference_leaves
     target-duckdb against fields the tap does not declare, values of another JSON type
     and a 404 on `/api/v4/campaigns`: every object lands once, exit 0, one WARNING."""
     port = str(free_port())
-    simulator = subprocess.Popen(
+    with subprocess.Popen(
         [".venv/bin/python", "-m", "voiso_simulator", "--port", port, *OPEN_DIRECTORY],
         cwd=fresh_clone.path, env=user_environment(), stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    try:
-        assert simulator.stdout is not None
-        simulator.stdout.readline()  # listening
-        env = {
-            **user_environment(),
-            "TAP_VOISO_API_URL": f"http://127.0.0.1:{port}",
-            "TARGET_DUCKDB_FILEPATH": "output/open-directory.duckdb",
-        }
-        run = subprocess.run(
-            [".venv/bin/meltano", "run", "--state-id-suffix", "open-directory", "tap-voiso",
-             "target-duckdb"],
-            cwd=fresh_clone.path, env=env, capture_output=True, text=True, timeout=600,
-            check=False,
-        )  # fmt: skip
-    finally:
-        simulator.terminate()
-        simulator.wait()
+    ) as simulator:  # fmt: skip
+        try:
+            assert simulator.stdout is not None
+            simulator.stdout.readline()  # listening
+            env = {
+                **user_environment(),
+                "TAP_VOISO_API_URL": f"http://127.0.0.1:{port}",
+                "TARGET_DUCKDB_FILEPATH": "output/open-directory.duckdb",
+            }
+            run = subprocess.run(
+                [".venv/bin/meltano", "run", "--state-id-suffix", "open-directory",
+                 "tap-voiso", "target-duckdb"],
+                cwd=fresh_clone.path, env=env, capture_output=True, text=True, timeout=600,
+                check=False,
+            )  # fmt: skip
+        finally:
+            simulator.terminate()
     assert run.returncode == 0, run.stderr[-4000:]
     skipped = [line for line in run.stderr.splitlines() if "Stream `campaigns` skipped" in line]
     assert len(skipped) == 1
