@@ -210,17 +210,24 @@ def run_keeping_tap(config: dict[str, Any]) -> tuple[Any, TapVoiso]:
     return parse_messages(out.getvalue()), tap
 
 
+def cli_all(server, tmp_path, exit_code: int, **overrides):
+    """`tap-voiso` run as a user would, every stream selected: its output, once it has
+    exited with `exit_code` and emitted every CDR once, its bookmark at the range's end."""
+    config = tap_config(server, end_date=SHORT_END, **overrides)
+    catalog = write_json(tmp_path, catalog_selecting(config, *ALL), "catalog.json")
+    run = run_cli(config, tmp_path, "--catalog", str(catalog))
+    assert run.returncode == exit_code, run.stderr[-3000:]
+    result = parse_messages(run.stdout)
+    assert_exactly_once(cdrs_only(result), server)
+    assert result.bookmark == SHORT_END.replace("Z", ".000Z")
+    return run, result
+
+
 def test_a_cluster_without_the_directory_endpoints_gets_every_cdr_and_one_warning_each(
     make_sim, tmp_path
 ):
     server = make_sim(records=2000, burst=0, absent_endpoints=["users", "campaigns"])
-    config = tap_config(server, end_date=SHORT_END)
-    catalog = write_json(tmp_path, catalog_selecting(config, *ALL), "catalog.json")
-    run = run_cli(config, tmp_path, "--catalog", str(catalog))
-    assert run.returncode == 0, run.stderr[-3000:]
-    result = parse_messages(run.stdout)
-    assert_exactly_once(cdrs_only(result), server)
-    assert result.bookmark == SHORT_END.replace("Z", ".000Z")
+    run, result = cli_all(server, tmp_path, 0)
     directory = server.simulator.directory
     assert {r["id"] for r in records_of(result, "queues")} == directory.listed_now("queues")
     assert records_of(result, "queue_members")
@@ -237,7 +244,7 @@ def test_a_cluster_without_the_directory_endpoints_gets_every_cdr_and_one_warnin
         )
     assert [level for level, _ in log_records(run.stderr) if level == "ERROR"] == []
 
-    test = run_cli(config, tmp_path, "--test")
+    test = run_cli(tap_config(server), tmp_path, "--test")
     assert test.returncode == 0, test.stderr[-2000:]
     assert "Can the key read users: no list at /api/v4/users (HTTP 404)" in test.stderr
     assert "Can the key read campaigns: no list at /api/v4/campaigns (HTTP 404)" in test.stderr
@@ -247,12 +254,7 @@ def test_a_cluster_without_the_directory_endpoints_gets_every_cdr_and_one_warnin
 def test_a_cluster_without_queues_at_all_still_gets_every_cdr(make_sim, tmp_path):
     # No queue list, no queue by id: the queues the CDRs named answer 404 one by one.
     server = make_sim(records=1500, burst=0, absent_endpoints=["queues"])
-    config = tap_config(server, end_date=SHORT_END)
-    catalog = write_json(tmp_path, catalog_selecting(config, *ALL), "catalog.json")
-    run = run_cli(config, tmp_path, "--catalog", str(catalog))
-    assert run.returncode == 0, run.stderr[-3000:]
-    result = parse_messages(run.stdout)
-    assert_exactly_once(cdrs_only(result), server)
+    _, result = cli_all(server, tmp_path, 0)
     assert records_of(result, "queues") == records_of(result, "queue_members") == []
     directory = server.simulator.directory
     assert {r["id"] for r in records_of(result, "users")} == directory.listed_now("users")
@@ -274,13 +276,7 @@ def test_a_directory_list_that_always_answers_503_ends_the_run_after_the_cdrs_an
     make_sim, tmp_path, failing
 ):
     server = make_sim(records=2000, burst=0, failing_lists=[failing])
-    config = tap_config(server, end_date=SHORT_END, max_tries=2)
-    catalog = write_json(tmp_path, catalog_selecting(config, *ALL), "catalog.json")
-    run = run_cli(config, tmp_path, "--catalog", str(catalog))
-    assert run.returncode == 1, run.stderr[-3000:]
-    result = parse_messages(run.stdout)
-    assert_exactly_once(cdrs_only(result), server)
-    assert result.bookmark == SHORT_END.replace("Z", ".000Z")
+    run, result = cli_all(server, tmp_path, 1, max_tries=2)
     assert records_of(result, failing) == []
     directory = server.simulator.directory
     for other in set(LISTS) - {failing}:
