@@ -36,6 +36,12 @@ SCENARIOS: dict[str, dict[str, Any]] = {
 WAREHOUSES = ("duckdb", "postgres")
 MATCH_TEST = "test.dbt_voiso.voiso_agent_match_rate"
 PACKAGE_MODELS = {path.stem for path in (ROOT / "dbt_voiso" / "models").rglob("*.sql")}
+# As the package README runs them: deps, seed, then a build per scenario (with --vars).
+DEPS, SEED, BUILD = (
+    ("deps",),
+    ("seed", "--full-refresh"),
+    ("build", "--full-refresh", "--exclude-resource-type", "seed"),
+)
 EQUALITY_TESTS = {f"voiso__{model}_equals_expected" for model in integration_seeds.EXPECTED}
 
 
@@ -59,16 +65,14 @@ def run_scenarios(warehouse: str, tmp: Path, env: dict[str, str]) -> dict[str, l
             return []
         return json.loads((target / "run_results.json").read_text())["results"]
 
-    dbt("deps", "deps")
-    seeded = dbt("seed", "seed", "--full-refresh")
+    dbt("deps", *DEPS)
+    seeded = dbt("seed", *SEED)
     assert [r["status"] for r in seeded] == ["success"] * len(seeded)
     assert len(seeded) == 3 + len(SCENARIOS) * len(EQUALITY_TESTS)
     built = {}
     for name, dbt_vars in SCENARIOS.items():
         options = json.dumps({**dbt_vars, "integration_scenario": name})
-        built[name] = dbt(
-            name, "build", "--full-refresh", "--exclude-resource-type", "seed", "--vars", options
-        )
+        built[name] = dbt(name, *BUILD, "--vars", options)
     return built
 
 
@@ -152,3 +156,12 @@ def test_a_scenario_moves_the_definitions_off_their_defaults_across_the_clocks_g
     twice = [sorted(utc) for utc in starts.values() if len(utc) == 2]
     assert twice, starts
     assert all(second - first == timedelta(hours=1) for first, second in twice)
+
+
+def test_the_package_readme_runs_the_integration_tests_as_this_module_does():
+    readme = (ROOT / "dbt_voiso" / "README.md").read_text()
+    block = readme.split("## Integration tests\n", 1)[1].split("```bash\n", 1)[1].split("```")[0]
+    assert "cd dbt_voiso/integration_tests\nexport DBT_PROFILES_DIR=.\n" in block
+    ran = [command.split("#")[0].split() for line in block.splitlines()
+           for command in line.split("&&") if command.strip().startswith("dbt ")]  # fmt: skip
+    assert ran == [["dbt", *DEPS], ["dbt", *SEED], ["dbt", *BUILD]]
