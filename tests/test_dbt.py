@@ -488,7 +488,9 @@ def test_the_package_readme_declares_the_dbt_and_adapter_versions_the_utilities_
     }
     utilities = yaml.safe_load((ROOT / "meltano.yml").read_text())["plugins"]["utilities"]
     for utility in utilities:
-        pins = dict(pin.split("==") for pin in utility["pip_url"].split())
+        pins = dict(  # `dbt-spark[session]==1.11.0`: dbt-spark, 1.11.0
+            re.sub(r"\[.*\]", "", pin).split("==") for pin in utility["pip_url"].split()
+        )
         assert pins["dbt-core"] in dbt_range
         assert f"`dbt-core=={pins['dbt-core']}`" in readme
         adapter = utility["name"]  # the utility is named after its adapter
