@@ -38,18 +38,37 @@ class Definitions:
     def dbt_vars(self) -> dict[str, Any]:
         """The same definitions as dbt vars."""
         return {
-            "voiso_timezone": self.timezone,
-            "voiso_answered_dispositions": list(self.answered),
-            "voiso_abandoned_dispositions": list(self.abandoned),
-            "voiso_service_level_seconds": self.service_level_seconds,
-            "voiso_conversation_handled_dispositions": list(self.conversation_handled),
-            "voiso_conversation_abandoned_dispositions": list(self.conversation_abandoned),
-            "voiso_short_abandon_seconds": self.short_abandon_seconds,
-            "voiso_interval_minutes": self.interval_minutes,
-            "voiso_service_level_target": self.service_level_target,
-            "voiso_transfer_tags": list(self.transfer_tags),
-            "voiso_repeat_window_hours": self.repeat_window_hours,
+            var: list(value) if isinstance(value, tuple) else value
+            for var, value in ((VARS[name], getattr(self, name)) for name in VARS)
         }
+
+    @classmethod
+    def from_dbt_vars(cls, dbt_vars: dict[str, Any]) -> Definitions:
+        """The definitions a dbt run with these vars uses (the defaults for the rest)."""
+        names = {var: name for name, var in VARS.items()}
+        return cls(
+            **{
+                names[var]: tuple(value) if isinstance(value, list) else value
+                for var, value in dbt_vars.items()
+                if var in names
+            }
+        )
+
+
+# Each definition's dbt var.
+VARS = {
+    "timezone": "voiso_timezone",
+    "answered": "voiso_answered_dispositions",
+    "abandoned": "voiso_abandoned_dispositions",
+    "service_level_seconds": "voiso_service_level_seconds",
+    "conversation_handled": "voiso_conversation_handled_dispositions",
+    "conversation_abandoned": "voiso_conversation_abandoned_dispositions",
+    "short_abandon_seconds": "voiso_short_abandon_seconds",
+    "interval_minutes": "voiso_interval_minutes",
+    "service_level_target": "voiso_service_level_target",
+    "transfer_tags": "voiso_transfer_tags",
+    "repeat_window_hours": "voiso_repeat_window_hours",
+}
 
 
 def moment(timestamp: str) -> datetime:

@@ -25,6 +25,7 @@ from typing import Any
 
 import pytest
 import yaml
+from packaging.specifiers import SpecifierSet
 
 from tests import kpis
 from tests.conftest import ROOT, queries, sim_server
@@ -457,12 +458,44 @@ def test_meltano_yml_declares_the_dbt_utilities_inline():
     assert settings["dbname"] == loader["config"]["database"]
 
 
-def test_the_docs_list_every_var_the_package_defines():
-    """In the README's var table."""
+PACKAGE_README = ROOT / "dbt_voiso" / "README.md"
+
+
+def test_the_package_readme_lists_every_var_and_every_model():
+    """Its var table has a row per var of dbt_project.yml, with the default it sets; its
+    model table a row per model file."""
     project = yaml.safe_load((ROOT / "dbt_voiso" / "dbt_project.yml").read_text())
-    readme = (ROOT / "README.md").read_text()
-    documented = set(re.findall(r"^\| `(voiso_[a-z]\w*)` \|", readme, re.MULTILINE))
-    assert documented == set(project["vars"])
+    readme = PACKAGE_README.read_text()
+    rows = dict(re.findall(r"^\| `(voiso_[a-z]\w*)` \| ([^|]+) \|", readme, re.MULTILINE))
+    assert set(rows) == set(project["vars"])
+    for var, default in project["vars"].items():
+        if default is not None:
+            assert yaml.safe_load(rows[var].strip().strip("`")) == default, var
+    models = re.findall(r"^\| `((?:stg_)?voiso__\w+)` \|", readme, re.MULTILINE)
+    assert sorted(models) == sorted(p.stem for p in (ROOT / "dbt_voiso" / "models").rglob("*.sql"))
+
+
+def test_the_package_readme_declares_the_dbt_and_adapter_versions_the_utilities_pin():
+    """Each Meltano dbt utility pins dbt-core and its adapter inside the ranges the
+    package README declares, and the README names those exact pins as tested."""
+    project = yaml.safe_load((ROOT / "dbt_voiso" / "dbt_project.yml").read_text())
+    readme = " ".join(PACKAGE_README.read_text().split())
+    dbt_range = SpecifierSet(",".join(project["require-dbt-version"]))
+    assert f"require-dbt-version: {json.dumps(project['require-dbt-version'])}" in readme
+    ranges = {
+        adapter: SpecifierSet(versions.replace(" ", ""))
+        for adapter, versions in re.findall(r"\| `(dbt-\w+)` ([<>=0-9., ]+)[ |(]", readme)
+    }
+    utilities = yaml.safe_load((ROOT / "meltano.yml").read_text())["plugins"]["utilities"]
+    for utility in utilities:
+        pins = dict(  # `dbt-spark[session]==1.11.0`: dbt-spark, 1.11.0
+            re.sub(r"\[.*\]", "", pin).split("==") for pin in utility["pip_url"].split()
+        )
+        assert pins["dbt-core"] in dbt_range
+        assert f"`dbt-core=={pins['dbt-core']}`" in readme
+        adapter = utility["name"]  # the utility is named after its adapter
+        assert pins[adapter] in ranges[adapter], adapter
+        assert f"`{adapter}=={pins[adapter]}`" in readme, adapter
 
 
 def test_the_demos_kpi_table_shows_each_queues_figures(duckdb, served):
@@ -515,9 +548,10 @@ def test_the_demos_kpi_table_shows_each_queues_figures(duckdb, served):
 
 
 def test_a_dbt_project_installs_the_package_from_packages_yml(duckdb, served, tmp_path):
-    """The README's packages.yml, the git URL pointed at this clone (its last commit)."""
+    """The package README's packages.yml, the git URL pointed at this clone (its last
+    commit), and its dbt_project.yml vars."""
     assert duckdb.path is not None
-    readme = (ROOT / "README.md").read_text()
+    readme = PACKAGE_README.read_text()
     packages = yaml.safe_load(re.search(r"# packages.yml\n(.*?)```", readme, re.DOTALL)[1])
     vars_ = yaml.safe_load(re.search(r"# dbt_project.yml\n(.*?)```", readme, re.DOTALL)[1])
     commit = subprocess.run(

@@ -1,0 +1,1 @@
+{{ equals_expected('voiso__agent_daily', ['local_date','agent_id']) }}

@@ -1,0 +1,1 @@
+{{ equals_expected('voiso__queue_interval', ['interval_start_utc','queue_id','channel','direction']) }}
