@@ -8,6 +8,7 @@
         direction,
         queue_id,
         queue_name,
+        agent_id,
         interval_start_utc,
         interval_start_local,
         is_answered as is_handled,
@@ -26,6 +27,7 @@
         'inbound' as direction,
         queue_id,
         queue_name,
+        agent_id,
         interval_start_utc,
         interval_start_local,
         is_handled,
@@ -40,3 +42,9 @@
     where queue_id is not null and {{ condition }}
 {%- endmacro %}
 
+
+{#- The queue times (seconds) the answer and abandon curves count within: Amazon
+    Connect's "contacts answered / abandoned in X seconds". Fixed, as they name columns. -#}
+{% macro voiso_curve_seconds() -%}
+  {{ return([10, 20, 30, 60, 120, 300]) }}
+{%- endmacro %}
