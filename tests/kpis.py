@@ -207,12 +207,12 @@ def queue_interval(
         handled = [c for c in contacts if c.handled]
         aht = figures["average_handle_time_seconds"]
         waits = [_duration(c.record, "queue") for c in contacts]
-        for seconds in CURVE_SECONDS:
-            figures[f"handled_within_{seconds}_seconds"] = sum(
-                c.handled and _duration(c.record, "queue") <= seconds for c in contacts
+        for within in CURVE_SECONDS:
+            figures[f"handled_within_{within}_seconds"] = sum(
+                c.handled and _duration(c.record, "queue") <= within for c in contacts
             )
-            figures[f"abandoned_within_{seconds}_seconds"] = sum(
-                c.abandoned and _duration(c.record, "queue") <= seconds for c in contacts
+            figures[f"abandoned_within_{within}_seconds"] = sum(
+                c.abandoned and _duration(c.record, "queue") <= within for c in contacts
             )
         figures.update(
             interval_start_local=local_start[key[0]],

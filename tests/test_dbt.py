@@ -25,6 +25,7 @@ from typing import Any
 
 import pytest
 import yaml
+from voiso_dashboard.page import embedded_data
 
 from tests import kpis
 from tests.conftest import ROOT, queries, sim_server
@@ -97,6 +98,7 @@ class Warehouse:
     reread_from: list[str] = field(default_factory=list)  # started_at[gte] the re-read sent
     seconds: dict[str, float] = field(default_factory=dict)  # what each step took
     definitions: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # per build
+    page: dict[str, Any] = field(default_factory=dict)  # the dashboard's data, first build
 
 
 @pytest.fixture(scope="module")
@@ -151,6 +153,10 @@ def build_everything(
     count_source()
     warehouse.built["UTC/15"] = models(BUILDS["UTC/15"][0])
     warehouse.definitions["UTC/15"] = definitions(BUILDS["UTC/15"][0])
+    # The dashboard of that build, read from this warehouse by the utility's settings.
+    page = tmp / "dashboard.html"
+    meltano(tmp, sim, "run", "dashboard:build", **env, DASHBOARD_OUTPUT=str(page))
+    warehouse.page = embedded_data(page.read_text())
     # The same load, built with other vars into schemas of their own: the zone's with
     # its tests, the other two grains without (the same SQL, tested twice already).
     for name, (schema, rules) in list(BUILDS.items())[1:]:
@@ -206,7 +212,11 @@ def duckdb(sim, served, tmp_path_factory) -> Warehouse:
     def read(query: str, *, as_dicts: bool = False) -> list[Any]:
         return duckdb_rows(database, query, as_dicts=as_dicts)
 
-    env = {"TARGET_DUCKDB_FILEPATH": str(database), "DBT_DUCKDB_PATH": str(database)}
+    env = {
+        "TARGET_DUCKDB_FILEPATH": str(database),
+        "DBT_DUCKDB_PATH": str(database),
+        "DASHBOARD_PATH": str(database),
+    }
     warehouse = build_everything(tmp, sim, served, "target-duckdb", "dbt-duckdb", env, read)
     warehouse.path = database
     return warehouse
@@ -229,6 +239,8 @@ def postgres(sim, served, tmp_path_factory) -> Warehouse:
             # lands as a row of its own, and the staging model has to keep the latest.
             "TAP_VOISO_STREAM_MAPS": json.dumps({"cdrs": {"__key_properties__": []}}),
             "DBT_POSTGRES_PORT": str(server.port),
+            "DASHBOARD_WAREHOUSE": "postgres",
+            "DASHBOARD_PORT": str(server.port),
         }
 
         def outdate_the_first_versions() -> None:
@@ -305,6 +317,30 @@ def test_the_definitions_model_holds_the_vars_of_its_build(request, warehouse, b
     assert row["service_level_seconds"] == rules.service_level_seconds
     assert row["service_level_target"] == pytest.approx(rules.service_level_target)
     assert row["short_abandon_seconds"] == rules.short_abandon_seconds
+
+
+@pytest.mark.parametrize("warehouse", WAREHOUSES)
+def test_the_dashboard_holds_the_marts_of_the_warehouse_its_settings_name(request, warehouse):
+    """DuckDB by its path, PostgreSQL by the settings named as dbt-postgres's."""
+    built = request.getfixturevalue(warehouse)
+    page, marts = built.page, built.built["UTC/15"]
+    intervals = marts["voiso__queue_interval"]
+    assert len(page["intervals"]["offered"]) == len(intervals)
+    for column in (
+        "offered",
+        "handled",
+        "abandoned",
+        "agents_handling",
+        "handled_within_20_seconds",
+    ):
+        assert sum(page["intervals"][column]) == sum(row[column] for row in intervals), column
+    assert max(page["intervals"]["longest_wait_seconds"]) == max(
+        row["longest_wait_seconds"] for row in intervals
+    )
+    agents = marts["voiso__agent_queue_daily"]
+    assert sum(page["agents"]["repeat_contacts"]) == sum(row["repeat_contacts"] for row in agents)
+    assert sum(page["agents"]["handled"]) == sum(row["handled"] for row in agents)
+    assert page["definitions"]["timezone"] == ["UTC"]
 
 
 @pytest.mark.parametrize("warehouse", WAREHOUSES)
@@ -467,7 +503,9 @@ def test_docs_describe_every_model_and_column_the_warehouse_holds(request, wareh
 
 def test_meltano_yml_declares_the_dbt_utilities_inline():
     project = yaml.safe_load((ROOT / "meltano.yml").read_text())
-    utilities = {u["name"]: u for u in project["plugins"]["utilities"]}
+    utilities = {
+        u["name"]: u for u in project["plugins"]["utilities"] if u["name"].startswith("dbt-")
+    }
     assert set(utilities) == {"dbt-duckdb", "dbt-postgres"}
     for utility in utilities.values():
         assert {"namespace", "pip_url", "executable", "commands", "settings"} <= utility.keys()

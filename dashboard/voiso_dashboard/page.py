@@ -13,10 +13,12 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from importlib import resources
 from string import Template
-from typing import cast
+from typing import Any, cast
 
 from voiso_dashboard.columns import CURVE_SECONDS
 from voiso_dashboard.warehouse import Table
+
+DATA_OPEN = '<script type="application/json" id="voiso-data">'
 
 
 def _inline_json(value: object) -> str:
@@ -46,3 +48,10 @@ def render(tables: dict[str, Table], schema: str, bundle: str | None = None) -> 
         BUNDLE=vega_bundle() if bundle is None else bundle,
         SCRIPT=(package / "page.js").read_text(encoding="utf-8"),
     )
+
+
+def embedded_data(html: str) -> dict[str, Any]:
+    """The tables a page written by `render` holds (to check a page against its marts)."""
+    start = html.index(DATA_OPEN) + len(DATA_OPEN)
+    data: dict[str, Any] = json.loads(html[start : html.index("</script>", start)])
+    return data
