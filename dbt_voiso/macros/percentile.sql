@@ -6,5 +6,5 @@
 {%- endmacro %}
 
 {% macro default__voiso_percentile(expression, fraction) -%}
-  percentile_cont({{ fraction }}) within group (order by cast({{ expression }} as {{ dbt.type_float() }}))
+  percentile_cont({{ fraction }}) within group (order by cast({{ expression }} as {{ dbt_voiso.voiso_type_double() }}))
 {%- endmacro %}

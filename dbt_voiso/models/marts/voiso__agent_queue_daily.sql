@@ -32,15 +32,9 @@ contacts as (
 
 select
     local_date,
-    agent_id,
-    max(agent_name) as agent_name,
     queue_id,
     max(queue_name) as queue_name,
-    count(*) as handled,
-    sum(talk_seconds) as talk_seconds,
-    sum(hold_seconds) as hold_seconds,
-    sum(handle_seconds) as handle_seconds,
-    count(case when is_transferred_out then 1 end) as transferred_out,
+    {{ dbt_voiso.voiso_agent_handled_figures() }},
     count(case when is_repeat_contact then 1 end) as repeat_contacts,
     {{ dbt_voiso.voiso_built_at() }} as dbt_built_at
 from contacts
