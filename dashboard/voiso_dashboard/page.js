@@ -71,8 +71,10 @@
   const X = { field: "t", type: "temporal", scale: { type: "utc" }, title: "interval start (" + (DEF ? DEF.timezone : "local") + ")", axis: { format: "%b %d %H:%M", labelAngle: 0 } };
   const base = { width: 520, height: 220, config: { legend: { orient: "bottom" } } };
   const views = [];
-  function embed(id, spec) {
-    views.push(vegaEmbed("#" + id + " .view", Object.assign({}, base, spec), { renderer: "svg", actions: false }));
+  // SVG, so that names are page text; the one view of thousands of marks and no names
+  // (the wait's dots, one per model row) on a canvas, which draws them many times faster.
+  function embed(id, spec, renderer) {
+    views.push(vegaEmbed("#" + id + " .view", Object.assign({}, base, spec), { renderer: renderer || "svg", actions: false }));
   }
 
   function perInterval(list, figures) {
@@ -155,7 +157,7 @@
           encoding: { x: X, y: { field: "seconds", type: "quantitative" }, color: waitColor,
             tooltip: [{ field: "interval" }, { field: "measure" }, { field: "seconds", format: ".1f" }] } },
       ],
-    });
+    }, "canvas");
 
     embed("staffing", {
       data: { values: perInterval(I, (g) => ({ "required (Erlang C)": sum(g, (r) => r.required_agents), handling: sum(g, (r) => r.agents_handling) })) },
