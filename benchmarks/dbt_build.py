@@ -62,7 +62,7 @@ MODELS = (
     "stg_voiso__cdrs", "voiso__calls", "voiso__conversations", "voiso__sms_messages",
     "voiso__hlr_lookups", "voiso__queue_daily", "voiso__queue_weekly", "voiso__agent_daily",
     "voiso__hourly_volume", "voiso__conversation_sla_daily", "voiso__queue_interval",
-    "voiso__agent_interval",
+    "voiso__agent_interval", "voiso__agent_queue_daily", "voiso__definitions",
 )  # fmt: skip
 
 

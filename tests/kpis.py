@@ -17,6 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 SLAS = ("first_response", "resolution", "avg_reply")
+CURVE_SECONDS = (10, 20, 30, 60, 120, 300)  # the answer and abandon curves' thresholds
 
 
 @dataclass(frozen=True)
@@ -120,6 +121,15 @@ def erlang_c_required_agents(
     return None
 
 
+def percentile(values: list[float], fraction: float) -> float:
+    """The `fraction` percentile, interpolated between the two nearest of the sorted values."""
+    ordered = sorted(values)
+    position = fraction * (len(ordered) - 1)
+    low = math.floor(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
 def _mean(values: list[float]) -> float | None:
     return fmean(values) if values else None
 
@@ -215,9 +225,21 @@ def queue_interval(
         figures = _queue_figures(contacts)
         handled = [c for c in contacts if c.handled]
         aht = figures["average_handle_time_seconds"]
+        waits = [_duration(c.record, "queue") for c in contacts]
+        for within in CURVE_SECONDS:
+            figures[f"handled_within_{within}_seconds"] = sum(
+                c.handled and _duration(c.record, "queue") <= within for c in contacts
+            )
+            figures[f"abandoned_within_{within}_seconds"] = sum(
+                c.abandoned and _duration(c.record, "queue") <= within for c in contacts
+            )
         figures.update(
             interval_start_local=local_start[key[0]],
             handled=len(handled),
+            median_wait_seconds=percentile(waits, 0.5),
+            p90_wait_seconds=percentile(waits, 0.9),
+            longest_wait_seconds=max(waits),
+            agents_handling=len({c.record["user"]["id"] for c in handled if c.record["user"]}),
             traffic_erlangs=sum(_handle(c.record) for c in handled) / seconds,
             required_agents=None
             if aht is None
@@ -367,5 +389,35 @@ def agent_daily(
             ),
             "sla_breaches": sum(sla.get("status") == "breached" for sla in slas),
             "cost": sum(r["cost"] or 0 for r in cdrs),
+        }
+    return result
+
+
+def agent_queue_daily(
+    records: list[dict[str, Any]], rules: Definitions
+) -> dict[tuple[str, str, str], dict[str, Any]]:
+    """Per (local day, agent id, queue id or None), over the contacts the agent handled."""
+    groups: dict[tuple[str, str, str], list[Contact]] = defaultdict(list)
+    for record in records:
+        if record["type"] in ("call", "conversation") and record["user"]:
+            item = contact(record, rules)
+            if item.handled:
+                day = local_date(record["started_at"], rules.timezone).isoformat()
+                queue = record["data"].get("queue")
+                key = (day, record["user"]["id"], str(queue["id"]) if queue else "None")
+                groups[key].append(item)
+    repeats = repeat_contact_ids(records, rules)
+    result = {}
+    for key, contacts in groups.items():
+        queue = contacts[0].record["data"].get("queue")
+        result[key] = {
+            "agent_name": contacts[0].record["user"]["name"],
+            "queue_name": queue["name"] if queue else None,
+            "handled": len(contacts),
+            "talk_seconds": sum(_duration(c.record, "talk") for c in contacts),
+            "hold_seconds": sum(_duration(c.record, "hold") for c in contacts),
+            "handle_seconds": sum(_handle(c.record) for c in contacts),
+            "transferred_out": sum(c.transferred for c in contacts),
+            "repeat_contacts": sum(c.record["id"] in repeats for c in contacts),
         }
     return result

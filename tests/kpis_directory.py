@@ -200,3 +200,32 @@ def campaign_daily(
             "cost": sum(c["cost"] or 0 for c in group),
         }
     return result
+
+
+def campaign_queue_daily(
+    records: list[Row], campaigns: list[Row], rules: Definitions
+) -> dict[tuple[str, str, str], Row]:
+    """Per (local day, campaign id, queue id or None): the campaign's calls by queue,
+    named as `campaign_daily` names the campaign that day."""
+    named = campaign_daily(records, campaigns, rules)
+    groups: dict[tuple[str, str, str], list[Row]] = defaultdict(list)
+    for call in records:
+        campaign = (call["data"].get("campaign") or {}).get("id")
+        if call["type"] == "call" and campaign is not None:
+            queue = call["data"].get("queue")
+            day = local_date(call["started_at"], rules.timezone).isoformat()
+            groups[day, str(campaign), str(queue["id"]) if queue else "None"].append(call)
+    result = {}
+    for (day, campaign, queue), group in groups.items():
+        connected = sum(c["disposition"] in rules.answered for c in group)
+        abandoned = sum(c["disposition"] in rules.abandoned for c in group)
+        result[day, campaign, queue] = {
+            "campaign_name": named[day, campaign]["campaign_name"],
+            "queue_name": (group[0]["data"].get("queue") or {}).get("name"),
+            "dial_attempts": len(group),
+            "connected": connected,
+            "connect_rate": connected / len(group),
+            "abandoned": abandoned,
+            "abandon_rate": abandoned / connected if connected else None,
+        }
+    return result

@@ -26,6 +26,7 @@ from typing import Any
 import pytest
 import yaml
 from packaging.specifiers import SpecifierSet
+from voiso_dashboard.page import embedded_data
 
 from tests import kpis
 from tests.conftest import ROOT, queries, sim_server
@@ -40,6 +41,7 @@ MODELS = (
     "voiso__agent_daily",
     "voiso__queue_interval",
     "voiso__agent_interval",
+    "voiso__agent_queue_daily",
 )
 KEYS = {
     "voiso__queue_daily": ("local_date", "queue_id", "direction"),
@@ -47,6 +49,7 @@ KEYS = {
     "voiso__agent_daily": ("local_date", "agent_id"),
     "voiso__queue_interval": ("interval_start_utc", "queue_id", "channel", "direction"),
     "voiso__agent_interval": ("interval_start_utc", "agent_id"),
+    "voiso__agent_queue_daily": ("local_date", "agent_id", "queue_id"),
 }
 EXPECTED = {
     "voiso__queue_daily": kpis.queue_daily,
@@ -54,6 +57,7 @@ EXPECTED = {
     "voiso__agent_daily": kpis.agent_daily,
     "voiso__queue_interval": kpis.queue_interval,
     "voiso__agent_interval": kpis.agent_interval,
+    "voiso__agent_queue_daily": kpis.agent_queue_daily,
 }
 ZONE = "America/New_York"  # clocks go back on 2026-11-01, inside the data
 START = "2026-10-27T00:00:00Z"
@@ -94,6 +98,8 @@ class Warehouse:
     path: Path | None = None  # the DuckDB file
     reread_from: list[str] = field(default_factory=list)  # started_at[gte] the re-read sent
     seconds: dict[str, float] = field(default_factory=dict)  # what each step took
+    definitions: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # per build
+    page: dict[str, Any] = field(default_factory=dict)  # the dashboard's data, first build
 
 
 @pytest.fixture(scope="module")
@@ -140,10 +146,18 @@ def build_everything(
     def models(schema: str) -> dict[str, list[dict[str, Any]]]:
         return {model: read(f"SELECT * FROM {schema}.{model}", as_dicts=True) for model in MODELS}  # noqa: S608
 
+    def definitions(schema: str) -> list[dict[str, Any]]:
+        return read(f"SELECT * FROM {schema}.voiso__definitions", as_dicts=True)  # noqa: S608
+
     # The README's one command: load, then build and test the models.
     meltano(tmp, sim, "run", "tap-voiso", loader, f"{utility}:build", **env)
     count_source()
     warehouse.built["UTC/15"] = models(BUILDS["UTC/15"][0])
+    warehouse.definitions["UTC/15"] = definitions(BUILDS["UTC/15"][0])
+    # The dashboard of that build, read from this warehouse by the utility's settings.
+    page = tmp / "dashboard.html"
+    meltano(tmp, sim, "run", "dashboard:build", **env, DASHBOARD_OUTPUT=str(page))
+    warehouse.page = embedded_data(page.read_text())
     # The same load, built with other vars into schemas of their own: the zone's with
     # its tests, the other two grains without (the same SQL, tested twice already).
     for name, (schema, rules) in list(BUILDS.items())[1:]:
@@ -152,6 +166,7 @@ def build_everything(
         options = {f"{prefix}_SCHEMA": schema, f"{prefix}_VARS": json.dumps(rules.dbt_vars())}
         meltano(tmp, sim, "run", command, **env, **options)
         warehouse.built[name] = models(schema)
+        warehouse.definitions[name] = definitions(schema)
         warehouse.seconds[name] = time.monotonic() - began
     meltano(tmp, sim, "run", f"{utility}:docs-generate", **env)
     warehouse.catalog = json.loads((tmp / "target" / "catalog.json").read_text())
@@ -198,7 +213,11 @@ def duckdb(sim, served, tmp_path_factory) -> Warehouse:
     def read(query: str, *, as_dicts: bool = False) -> list[Any]:
         return duckdb_rows(database, query, as_dicts=as_dicts)
 
-    env = {"TARGET_DUCKDB_FILEPATH": str(database), "DBT_DUCKDB_PATH": str(database)}
+    env = {
+        "TARGET_DUCKDB_FILEPATH": str(database),
+        "DBT_DUCKDB_PATH": str(database),
+        "DASHBOARD_PATH": str(database),
+    }
     warehouse = build_everything(tmp, sim, served, "target-duckdb", "dbt-duckdb", env, read)
     warehouse.path = database
     return warehouse
@@ -221,6 +240,8 @@ def postgres(sim, served, tmp_path_factory) -> Warehouse:
             # lands as a row of its own, and the staging model has to keep the latest.
             "TAP_VOISO_STREAM_MAPS": json.dumps({"cdrs": {"__key_properties__": []}}),
             "DBT_POSTGRES_PORT": str(server.port),
+            "DASHBOARD_WAREHOUSE": "postgres",
+            "DASHBOARD_PORT": str(server.port),
         }
 
         def outdate_the_first_versions() -> None:
@@ -286,6 +307,43 @@ def test_kpis_match_ground_truth(request, served, warehouse, build, model):
     assert_matches(built, expected, KEYS[model])
 
 
+@pytest.mark.parametrize("build", BUILDS)
+@pytest.mark.parametrize("warehouse", WAREHOUSES)
+def test_the_definitions_model_holds_the_vars_of_its_build(request, warehouse, build):
+    """What the dashboard states its definitions from."""
+    rules = BUILDS[build][1]
+    (row,) = request.getfixturevalue(warehouse).definitions[build]
+    assert row["timezone"] == rules.timezone
+    assert row["interval_minutes"] == rules.interval_minutes
+    assert row["service_level_seconds"] == rules.service_level_seconds
+    assert row["service_level_target"] == pytest.approx(rules.service_level_target)
+    assert row["short_abandon_seconds"] == rules.short_abandon_seconds
+
+
+@pytest.mark.parametrize("warehouse", WAREHOUSES)
+def test_the_dashboard_holds_the_marts_of_the_warehouse_its_settings_name(request, warehouse):
+    """DuckDB by its path, PostgreSQL by the settings named as dbt-postgres's."""
+    built = request.getfixturevalue(warehouse)
+    page, marts = built.page, built.built["UTC/15"]
+    intervals = marts["voiso__queue_interval"]
+    assert len(page["intervals"]["offered"]) == len(intervals)
+    for column in (
+        "offered",
+        "handled",
+        "abandoned",
+        "agents_handling",
+        "handled_within_20_seconds",
+    ):
+        assert sum(page["intervals"][column]) == sum(row[column] for row in intervals), column
+    assert max(page["intervals"]["longest_wait_seconds"]) == max(
+        row["longest_wait_seconds"] for row in intervals
+    )
+    agents = marts["voiso__agent_queue_daily"]
+    assert sum(page["agents"]["repeat_contacts"]) == sum(row["repeat_contacts"] for row in agents)
+    assert sum(page["agents"]["handled"]) == sum(row["handled"] for row in agents)
+    assert page["definitions"]["timezone"] == ["UTC"]
+
+
 @pytest.mark.parametrize("warehouse", WAREHOUSES)
 def test_the_data_exercises_every_figure(request, warehouse):
     """No column is checked only at zero: the realistic CDRs have short abandons,
@@ -295,6 +353,11 @@ def test_the_data_exercises_every_figure(request, warehouse):
     for column in ("short_abandoned", "transferred_out", "agent_hung_up_first"):
         assert sum(row[column] for row in intervals) > 0, column
     assert max(row["required_agents"] or 0 for row in intervals) >= 4
+    assert max(row["agents_handling"] for row in intervals) >= 3
+    assert sum(row["abandoned_within_300_seconds"] for row in intervals) > sum(
+        row["abandoned_within_10_seconds"] for row in intervals
+    )
+    assert any(row["median_wait_seconds"] != row["longest_wait_seconds"] for row in intervals)
     assert sum(row["repeat_contacts"] or 0 for row in daily) > 0
     assert any(row["repeat_contacts"] is None for row in daily)  # outbound rows
 
@@ -441,7 +504,9 @@ def test_docs_describe_every_model_and_column_the_warehouse_holds(request, wareh
 
 def test_meltano_yml_declares_the_dbt_utilities_inline():
     project = yaml.safe_load((ROOT / "meltano.yml").read_text())
-    utilities = {u["name"]: u for u in project["plugins"]["utilities"]}
+    utilities = {
+        u["name"]: u for u in project["plugins"]["utilities"] if u["name"].startswith("dbt-")
+    }
     assert set(utilities) == {"dbt-duckdb", "dbt-postgres"}
     for utility in utilities.values():
         assert {"namespace", "pip_url", "executable", "commands", "settings"} <= utility.keys()

@@ -29,12 +29,16 @@ from tests.test_dbt import DUCKDB_PYTHON, assert_matches, duckdb_rows
 from tests.test_meltano import meltano
 from voiso_simulator import CDR_ONLY_KEY, SimServer, serving
 
-MODELS = ("voiso__agents", "voiso__agent_teams", "voiso__team_daily", "voiso__campaign_daily")
+MODELS = (
+    "voiso__agents", "voiso__agent_teams", "voiso__team_daily", "voiso__campaign_daily",
+    "voiso__campaign_queue_daily",
+)  # fmt: skip
 KEYS = {
     "voiso__agents": ("user_id", "cdr_user_id"),
     "voiso__agent_teams": ("user_id", "team_id", "role"),
     "voiso__team_daily": ("local_date", "team_id"),
     "voiso__campaign_daily": ("local_date", "campaign_id"),
+    "voiso__campaign_queue_daily": ("local_date", "campaign_id", "queue_id"),
 }
 SCENARIOS = ("ids", "emails", "cdr_only", "absent")
 WAREHOUSES = ("duckdb", "postgres")
@@ -213,6 +217,8 @@ def expected(model: str, load: Load) -> dict[tuple[str, ...], dict[str, Any]]:
         return kpis_directory.agent_teams(users)
     if model == "voiso__team_daily":
         return kpis_directory.team_daily(records, users, rules)
+    if model == "voiso__campaign_queue_daily":
+        return kpis_directory.campaign_queue_daily(records, load.campaigns, rules)
     return kpis_directory.campaign_daily(records, load.campaigns, rules)
 
 

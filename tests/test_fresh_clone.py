@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from voiso_dashboard.page import embedded_data
 
 from tests import kpis
 from tests.conftest import BOOKMARK_FORMAT, ROOT
@@ -70,6 +71,7 @@ class FreshClone:
     script: str
     result: subprocess.CompletedProcess
     seconds: float  # set-up included
+    finished: float  # when the marked blocks had run (time.time())
     served: list[dict[str, Any]]  # the CDRs the README's simulator command serves
 
 
@@ -102,7 +104,7 @@ def fresh_clone(tmp_path_factory) -> FreshClone:
     )  # fmt: skip
     seconds = time.monotonic() - start
     served = simulator_of(parse_args(simulator_command(script))).visible_records()
-    return FreshClone(clone, blocks, script, result, seconds, served)
+    return FreshClone(clone, blocks, script, result, seconds, time.time(), served)
 
 
 def test_the_readme_marks_the_blocks_a_new_user_runs_in_a_clone():
@@ -114,6 +116,7 @@ def test_the_readme_marks_the_blocks_a_new_user_runs_in_a_clone():
     runs = [c for c in commands if c.startswith("meltano run")]
     assert runs[0] == "meltano run tap-voiso target-duckdb"
     assert "meltano run tap-voiso target-duckdb dbt-duckdb:build" in commands
+    assert "meltano run tap-voiso target-duckdb dbt-duckdb:build dashboard:build" in commands
 
 
 def test_every_marked_command_runs_as_written_in_a_fresh_clone(fresh_clone):
@@ -175,6 +178,21 @@ def test_the_quick_start_demo_runs_in_the_same_clone_after_them(fresh_clone):
     assert re.search(r"Done\. PASS=\d+ WARN=0 ERROR=0", demo.stdout)
     assert "offered  service level  abandonment  ASA (s)  AHT (s)" in demo.stdout
     assert "agents required (Erlang C)" in demo.stdout
+    page = fresh_clone.path / "output" / "dashboard.html"
+    assert f"Dashboard: {page}" in demo.stdout
+    assert page.stat().st_mtime > fresh_clone.finished
+
+
+def test_the_readmes_command_wrote_the_dashboard_one_self_contained_page(fresh_clone):
+    """`meltano run ... dashboard:build`: output/dashboard.html, every script and datum inline."""
+    html = (fresh_clone.path / "output" / "dashboard.html").read_text()
+    assert 100_000 < len(html.encode()) < 5_000_000
+    assert not re.search(r"<script[^>]+\bsrc=|<link\b", html)
+    assert "window.vegaEmbed" in html
+    data = embedded_data(html)
+    offered = sum(data["intervals"]["offered"])
+    queued = [r for r in fresh_clone.served if r["type"] in ("call", "conversation")]
+    assert offered == sum(1 for r in queued if r["data"].get("queue"))
 
 
 # The directory as the reference leaves it open, and a cluster without the dialer.

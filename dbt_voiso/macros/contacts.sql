@@ -8,6 +8,7 @@
         direction,
         queue_id,
         queue_name,
+        agent_id,
         interval_start_utc,
         interval_start_local,
         is_answered as is_handled,
@@ -26,6 +27,7 @@
         'inbound' as direction,
         queue_id,
         queue_name,
+        agent_id,
         interval_start_utc,
         interval_start_local,
         is_handled,
@@ -40,3 +42,21 @@
     where queue_id is not null and {{ condition }}
 {%- endmacro %}
 
+
+{#- The queue times (seconds) the answer and abandon curves count within: Amazon
+    Connect's "contacts answered / abandoned in X seconds". Fixed, as they name columns. -#}
+{% macro voiso_curve_seconds() -%}
+  {{ return([10, 20, 30, 60, 120, 300]) }}
+{%- endmacro %}
+
+{#- The agent, and what the agent models add up over the contacts it handled (columns
+    agent_id, agent_name, talk, hold and handle seconds, is_transferred_out). -#}
+{% macro voiso_agent_handled_figures() -%}
+    agent_id,
+    max(agent_name) as agent_name,
+    count(*) as handled,
+    sum(talk_seconds) as talk_seconds,
+    sum(hold_seconds) as hold_seconds,
+    sum(handle_seconds) as handle_seconds,
+    count(case when is_transferred_out then 1 end) as transferred_out
+{%- endmacro %}

@@ -4,42 +4,14 @@
     period: the periods of the calls rebuilt, and those of the answered inbound calls a
     rebuilt call may make repeat contacts (counted in the first call's period). -#}
 {% macro voiso_queue_periods(column, period) -%}
-{%- set window_hours = var('voiso_repeat_window_hours', 24) -%}
-{%- set repeated_days -%}
-        select {{ period('earlier.local_date') }}
-        from {{ ref('voiso__calls') }} as earlier
-        inner join {{ ref('voiso__calls') }} as arrived
-            on arrived.from_phone_number = earlier.from_phone_number
-            and arrived.started_at > earlier.ended_at
-            and arrived.started_at <= ({{ dbt.dateadd('hour', window_hours, 'earlier.ended_at') }})
-        where earlier.direction = 'inbound' and earlier.is_answered and arrived.direction = 'inbound'
-            and {{ dbt_voiso.voiso_built_since_last_build('arrived.dbt_built_at') }}
-{%- endset %}
+{%- set repeated_days = dbt_voiso.voiso_repeat_periods(period) -%}
 with calls as materialized (
     select * from {{ ref('voiso__calls') }}
     where {{ dbt_voiso.voiso_grain_rebuilt(period('local_date'), [ref('voiso__calls')], repeated_days) }}
 ),
 
-inbound as (
-    select from_phone_number, started_at
-    from {{ ref('voiso__calls') }}
-    where direction = 'inbound' and from_phone_number is not null
-),
-
-{#- A handled inbound call is a repeat contact when its number calls in again (any queue
-    or none) after it ended, within the window. -#}
 repeats as (
-    select calls.call_id
-    from calls
-    where calls.direction = 'inbound'
-        and calls.is_answered
-        and exists (
-            select 1
-            from inbound
-            where inbound.from_phone_number = calls.from_phone_number
-                and inbound.started_at > calls.ended_at
-                and inbound.started_at <= ({{ dbt.dateadd('hour', window_hours, 'calls.ended_at') }})
-        )
+    {{ dbt_voiso.voiso_repeat_calls('calls') }}
 ),
 
 periods as (
@@ -102,4 +74,36 @@ from periods
 {#- The Monday of a local date's week (ISO weeks, on both adapters). -#}
 {% macro voiso_period_week(local_date) -%}
   cast(date_trunc('week', {{ local_date }}) as date)
+{%- endmacro %}
+
+{#- The periods (`period` of a local date) holding an answered inbound call that a call
+    built since this model's last build makes a repeat contact: an incremental build
+    rebuilds them too. -#}
+{% macro voiso_repeat_periods(period) -%}
+        select {{ period('earlier.local_date') }}
+        from {{ ref('voiso__calls') }} as earlier
+        inner join {{ ref('voiso__calls') }} as arrived
+            on arrived.from_phone_number = earlier.from_phone_number
+            and arrived.started_at > earlier.ended_at
+            and arrived.started_at <= ({{ dbt.dateadd('hour', var('voiso_repeat_window_hours', 24), 'earlier.ended_at') }})
+        where earlier.direction = 'inbound' and earlier.is_answered and arrived.direction = 'inbound'
+            and {{ dbt_voiso.voiso_built_since_last_build('arrived.dbt_built_at') }}
+{%- endmacro %}
+
+{#- The ids of the repeat contacts among `calls` (a relation of voiso__calls' columns): a
+    handled inbound call is one when its number calls in again (any queue or none) after
+    it ended, within `voiso_repeat_window_hours`. -#}
+{% macro voiso_repeat_calls(calls) -%}
+    select {{ calls }}.call_id
+    from {{ calls }}
+    where {{ calls }}.direction = 'inbound'
+        and {{ calls }}.is_answered
+        and exists (
+            select 1
+            from {{ ref('voiso__calls') }} as inbound
+            where inbound.direction = 'inbound'
+                and inbound.from_phone_number = {{ calls }}.from_phone_number
+                and inbound.started_at > {{ calls }}.ended_at
+                and inbound.started_at <= ({{ dbt.dateadd('hour', var('voiso_repeat_window_hours', 24), calls ~ '.ended_at') }})
+        )
 {%- endmacro %}

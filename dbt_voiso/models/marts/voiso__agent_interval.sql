@@ -20,13 +20,7 @@ with contacts as (
 select
     interval_start_utc,
     max(interval_start_local) as interval_start_local,
-    agent_id,
-    max(agent_name) as agent_name,
-    count(*) as handled,
-    sum(talk_seconds) as talk_seconds,
-    sum(hold_seconds) as hold_seconds,
-    sum(handle_seconds) as handle_seconds,
-    count(case when is_transferred_out then 1 end) as transferred_out,
+    {{ dbt_voiso.voiso_agent_handled_figures() }},
     count(case when is_agent_hung_up_first then 1 end) as agent_hung_up_first,
     sum(handle_seconds) / {{ interval_seconds }}.0 as busy_share,
     {{ dbt_voiso.voiso_built_at() }} as dbt_built_at

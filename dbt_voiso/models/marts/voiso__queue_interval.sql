@@ -1,7 +1,9 @@
 {#- One row per interval (`voiso_interval_minutes`, by its UTC start), queue, channel
     (call, conversation) and direction, over the contacts that went through a queue; a
     contact counts in the interval of its start in `voiso_timezone`. `required_agents`
-    is Erlang C's, computed in SQL (see voiso_erlang_c_required_agents). -#}
+    is Erlang C's, computed in SQL (see voiso_erlang_c_required_agents); the answer and
+    abandon curves' counts and the wait percentiles are here so that a dashboard only
+    adds up and reads. -#}
 {{ dbt_voiso.voiso_incremental_grain_config('interval_start_utc') }}
 {%- set interval_seconds = (var('voiso_interval_minutes', 15) | int) * 60 -%}
 with recursive contacts as (
@@ -26,7 +28,15 @@ intervals as (
         avg(case when is_handled then handle_seconds end) as average_handle_time_seconds,
         coalesce(sum(case when is_handled then handle_seconds end), 0) as handled_handle_seconds,
         count(case when is_transferred_out then 1 end) as transferred_out,
-        count(case when is_agent_hung_up_first then 1 end) as agent_hung_up_first
+        count(case when is_agent_hung_up_first then 1 end) as agent_hung_up_first,
+        {%- for seconds in dbt_voiso.voiso_curve_seconds() %}
+        count(case when is_handled and queue_seconds <= {{ seconds }} then 1 end) as handled_within_{{ seconds }}_seconds,
+        count(case when is_abandoned and queue_seconds <= {{ seconds }} then 1 end) as abandoned_within_{{ seconds }}_seconds,
+        {%- endfor %}
+        {{ dbt_voiso.voiso_percentile('queue_seconds', 0.5) }} as median_wait_seconds,
+        {{ dbt_voiso.voiso_percentile('queue_seconds', 0.9) }} as p90_wait_seconds,
+        max(queue_seconds) as longest_wait_seconds,
+        count(distinct case when is_handled then agent_id end) as agents_handling
     from contacts
     group by interval_start_utc, queue_id, channel, direction
 ),
@@ -52,8 +62,16 @@ select
     intervals.average_handle_time_seconds,
     intervals.transferred_out,
     intervals.agent_hung_up_first,
+    {%- for seconds in dbt_voiso.voiso_curve_seconds() %}
+    intervals.handled_within_{{ seconds }}_seconds,
+    intervals.abandoned_within_{{ seconds }}_seconds,
+    {%- endfor %}
+    intervals.median_wait_seconds,
+    intervals.p90_wait_seconds,
+    intervals.longest_wait_seconds,
     intervals.handled_handle_seconds / {{ interval_seconds }}.0 as traffic_erlangs,
     staffing.required_agents,
+    intervals.agents_handling,
     {{ dbt_voiso.voiso_built_at() }} as dbt_built_at
 from intervals
 left join staffing
