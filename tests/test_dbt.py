@@ -552,7 +552,7 @@ def test_the_package_readme_declares_the_dbt_and_adapter_versions_the_utilities_
         for adapter, versions in re.findall(r"\| `(dbt-\w+)` ([<>=0-9., ]+)[ |(]", readme)
     }
     utilities = yaml.safe_load((ROOT / "meltano.yml").read_text())["plugins"]["utilities"]
-    for utility in utilities:
+    for utility in (u for u in utilities if u["name"].startswith("dbt-")):
         pins = dict(  # `dbt-spark[session]==1.11.0`: dbt-spark, 1.11.0
             re.sub(r"\[.*\]", "", pin).split("==") for pin in utility["pip_url"].split()
         )
