@@ -29,6 +29,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from benchmarks.snowflake import DBT_SNOWFLAKE, Snowflake
 from voiso_simulator.data import Dataset, DatasetSpec, iso_ms, parse_iso
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -92,13 +93,19 @@ def duckdb(database: Path, script: str) -> str:
     ).stdout  # fmt: skip
 
 
-def dbt(database: Path | int, target: Path, *args: str, schema: str = "voiso_analytics") -> float:
+def dbt(
+    database: Path | int | Snowflake, target: Path, *args: str, schema: str = "voiso_analytics"
+) -> float:
     """Seconds one dbt command took as a process (it must succeed); what dbt itself counts
     (its run_results' elapsed time, without start-up and parsing) goes to `ELAPSED`.
 
-    `database`: a DuckDB file, or the port of a PostgreSQL on loopback (dbt-postgres, the
-    profile's other defaults: database `voiso`, user `postgres`)."""
-    if isinstance(database, int):
+    `database`: a DuckDB file, the port of a PostgreSQL on loopback (dbt-postgres, the
+    profile's other defaults: database `voiso`, user `postgres`), or a fakesnow server
+    (dbt-snowflake)."""
+    if isinstance(database, Snowflake):
+        executable = DBT_SNOWFLAKE
+        warehouse = database.env(schema)
+    elif isinstance(database, int):
         executable = DBT_POSTGRES
         warehouse = {"DBT_TARGET": "postgres", "DBT_POSTGRES_PORT": str(database),
                      "DBT_POSTGRES_SCHEMA": schema}  # fmt: skip

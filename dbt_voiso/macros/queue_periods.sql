@@ -15,7 +15,7 @@
         where earlier.direction = 'inbound' and earlier.is_answered and arrived.direction = 'inbound'
             and {{ dbt_voiso.voiso_built_since_last_build('arrived.dbt_built_at') }}
 {%- endset %}
-with calls as materialized (
+with calls as {{ dbt_voiso.voiso_materialized() }} (
     select * from {{ ref('voiso__calls') }}
     where {{ dbt_voiso.voiso_grain_rebuilt(period('local_date'), [ref('voiso__calls')], repeated_days) }}
 ),
@@ -99,7 +99,17 @@ from periods
   {{ local_date }}
 {%- endmacro %}
 
-{#- The Monday of a local date's week (ISO weeks, on both adapters). -#}
+{#- The Monday of a local date's week (ISO weeks; Snowflake's with its default
+    WEEK_START, 0). -#}
 {% macro voiso_period_week(local_date) -%}
+  {{ return(adapter.dispatch('voiso_period_week', 'dbt_voiso')(local_date)) }}
+{%- endmacro %}
+
+{% macro default__voiso_period_week(local_date) -%}
   cast(date_trunc('week', {{ local_date }}) as date)
+{%- endmacro %}
+
+{#- BigQuery's `week` starts on Sunday. -#}
+{% macro bigquery__voiso_period_week(local_date) -%}
+  date_trunc({{ local_date }}, isoweek)
 {%- endmacro %}
