@@ -136,6 +136,20 @@ class Snowflake:
         answer = self._client({"sql": [query]})
         return [dict(zip(answer["columns"], row, strict=True)) for row in answer["rows"]]
 
+    def table(self, schema: str, table: str) -> list[dict[str, Any]]:
+        """Every row of a table as {lower-case column: value}, its timestamps as text
+        (fakesnow hands a NULL timestamp to the connector as 1970-01-01)."""
+        columns = self.sql(
+            "SELECT column_name, data_type FROM information_schema.columns"
+            f" WHERE table_schema = '{schema.upper()}' AND table_name = '{table.upper()}'"
+            " ORDER BY ordinal_position"
+        )  # fmt: skip
+        selected = ", ".join(
+            f'cast("{name}" as varchar) as "{name}"' if kind.startswith("TIMESTAMP") else f'"{name}"'
+            for name, kind in columns
+        )
+        return self.dicts(f"SELECT {selected} FROM {schema}.{table}")  # noqa: S608
+
     def load(
         self,
         path: Path,

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import math
+import re
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # writes none; target-snowflake does): neither is a figure.
 BOOKKEEPING = frozenset({"dbt_built_at", "loaded_at"})
 TOLERANCE = 1e-6
+# A timestamp's text: fakesnow's casts drop trailing zeros of the fraction.
+TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d{1,6})?")
 
 
 def model_names() -> list[str]:
@@ -33,6 +37,8 @@ def normal(value: Any) -> Any:
         return value
     if isinstance(value, int | float):
         return float(value)
+    if isinstance(value, str) and TIMESTAMP.fullmatch(value):
+        return str(datetime.fromisoformat(value))
     if isinstance(value, str) and value[:1] in "[{":
         try:
             return json.dumps(json.loads(value), sort_keys=True)

@@ -118,7 +118,7 @@ def build_both(loads: Loads) -> Iterator[tuple[snowflake.Snowflake, Path]]:
                 target = folder / f"{step}-{'snowflake' if warehouse is server else 'duckdb'}"
                 dbt_build.dbt(warehouse, target, *command, "--vars", VARS)
             getattr(loads, step).update(
-                snowflake={m: server.dicts(f"SELECT * FROM VOISO_ANALYTICS.{m}") for m in MODELS},  # noqa: S608
+                snowflake={m: server.table("VOISO_ANALYTICS", m) for m in MODELS},
                 duckdb={m: duckdb_rows(database, f"SELECT * FROM voiso_analytics.{m}", as_dicts=True) for m in MODELS},  # noqa: S608
             )  # fmt: skip
         yield server, database
@@ -145,7 +145,7 @@ def test_the_data_spans_the_night_the_clocks_go_forward_and_the_hour_changed_it(
     assert "2026-03-08" in days
     hours = {r["local_hour"] for r in full["voiso__hourly_volume"] if str(r["local_date"]) == "2026-03-08"}
     assert 2 not in hours and {1, 3} <= hours  # 02:00-02:59 does not exist that night
-    assert loads.changed >= 100 and loads.callbacks >= 5
+    assert loads.changed >= 40 and loads.callbacks >= 5
     assert len(incremental["stg_voiso__cdrs"]) == loads.records > len(full["stg_voiso__cdrs"])
     assert full["voiso__agent_teams"] and full["voiso__campaign_daily"]
     # loaded_at, left out of the comparison, is target-snowflake's batch time.
@@ -164,6 +164,6 @@ def test_a_native_uuid_id_reads_as_the_same_text(loads, built):
     options = json.dumps({"voiso_timezone": ZONE, "voiso_source_schema": "VOISO_UUID"})
     dbt_build.dbt(server, loads.folder / "uuid", "run", "--select", "stg_voiso__cdrs",
                   "--vars", options, schema="VOISO_UUID_ANALYTICS")  # fmt: skip
-    rows = server.dicts("SELECT * FROM VOISO_UUID_ANALYTICS.STG_VOISO__CDRS")
+    rows = server.table("VOISO_UUID_ANALYTICS", "STG_VOISO__CDRS")
     want = loads.incremental["duckdb"]["stg_voiso__cdrs"]
     assert engines.differences(rows, want) == []
