@@ -43,3 +43,6 @@
 {% macro duckdb__voiso_materialized() -%}materialized{%- endmacro %}
 
 {% macro postgres__voiso_materialized() -%}materialized{%- endmacro %}
+
+{#- Redshift, which dbt dispatches to postgres__ macros after its own, takes none. -#}
+{% macro redshift__voiso_materialized() -%}{%- endmacro %}
