@@ -139,13 +139,15 @@ class Snowflake:
     def table(self, schema: str, table: str) -> list[dict[str, Any]]:
         """Every row of a table as {lower-case column: value}, its timestamps as text
         (fakesnow hands a NULL timestamp to the connector as 1970-01-01)."""
+        where = f"table_schema = '{schema.upper()}' AND table_name = '{table.upper()}'"
         columns = self.sql(
-            "SELECT column_name, data_type FROM information_schema.columns"
-            f" WHERE table_schema = '{schema.upper()}' AND table_name = '{table.upper()}'"
-            " ORDER BY ordinal_position"
-        )  # fmt: skip
+            "SELECT column_name, data_type FROM information_schema.columns"  # noqa: S608
+            f" WHERE {where} ORDER BY ordinal_position"
+        )
         selected = ", ".join(
-            f'cast("{name}" as varchar) as "{name}"' if kind.startswith("TIMESTAMP") else f'"{name}"'
+            f'cast("{name}" as varchar) as "{name}"'
+            if kind.startswith("TIMESTAMP")
+            else f'"{name}"'
             for name, kind in columns
         )
         return self.dicts(f"SELECT {selected} FROM {schema}.{table}")  # noqa: S608

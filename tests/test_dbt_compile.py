@@ -29,7 +29,9 @@ SCRIPT = ROOT / "tests" / "data" / "dbt_compile_offline.py"
 DIALECT = {"bigquery": "json_value(user_json, '$.id')", "redshift": "json_extract_path_text("}
 
 
-@pytest.fixture(scope="module", params=[("bigquery", 0), ("bigquery", 1), ("redshift", 0), ("redshift", 1)])
+@pytest.fixture(
+    scope="module", params=[("bigquery", 0), ("bigquery", 1), ("redshift", 0), ("redshift", 1)]
+)
 def compiled(request, tmp_path_factory) -> tuple[str, bool, Path]:
     target, incremental = request.param
     folder = tmp_path_factory.mktemp(f"compile-{target}-{incremental}")
@@ -39,7 +41,8 @@ def compiled(request, tmp_path_factory) -> tuple[str, bool, Path]:
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }  # fmt: skip
     result = subprocess.run(
-        [str(PYTHON), str(SCRIPT), target, str(incremental), "--project-dir", str(ROOT / "dbt_voiso"),
+        [str(PYTHON), str(SCRIPT), target, str(incremental),
+         "--project-dir", str(ROOT / "dbt_voiso"),
          "--vars", json.dumps({"voiso_timezone": "America/New_York"})],
         env=env, capture_output=True, text=True, check=False,
     )  # fmt: skip
@@ -50,7 +53,11 @@ def compiled(request, tmp_path_factory) -> tuple[str, bool, Path]:
 def test_every_model_compiles(compiled):
     target, incremental, folder = compiled
     results = json.loads((folder / "run_results.json").read_text())["results"]
-    models = {r["unique_id"].split(".")[-1]: r["status"] for r in results if r["unique_id"].startswith("model.")}
+    models = {
+        r["unique_id"].split(".")[-1]: r["status"]
+        for r in results
+        if r["unique_id"].startswith("model.")
+    }
     assert models == dict.fromkeys(engines.model_names(), "success")
     for model in engines.model_names():
         (path,) = (folder / "compiled" / "dbt_voiso" / "models").rglob(f"{model}.sql")

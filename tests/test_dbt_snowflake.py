@@ -100,15 +100,24 @@ def loads(tmp_path_factory: pytest.TempPathFactory) -> Loads:
     return Loads(folder, len(rows), len(changed), callbacks)
 
 
+def duckdb_model(database: Path, model: str) -> list[dict[str, Any]]:
+    return duckdb_rows(database, f"SELECT * FROM voiso_analytics.{model}", as_dicts=True)  # noqa: S608
+
+
 def build_both(loads: Loads) -> Iterator[tuple[snowflake.Snowflake, Path]]:
     """Load, build in full, read; load the hour, build incrementally, read."""
     folder = loads.folder
     database = folder / "warehouse.duckdb"
-    directory = DUCKDB_DIRECTORY.format(users=folder / "users.json", campaigns=folder / "campaigns.json")
+    directory = DUCKDB_DIRECTORY.format(
+        users=folder / "users.json", campaigns=folder / "campaigns.json"
+    )
     with snowflake.fakesnow_server() as server:
         for resource, columns in (("USERS", snowflake.USERS), ("CAMPAIGNS", snowflake.CAMPAIGNS)):
             server.load(folder / f"{resource.lower()}.json", resource, columns, FIRST_BATCH)
-        for step, path, batch in (("full", "first.json", FIRST_BATCH), ("incremental", "hour.json", HOUR_BATCH)):
+        for step, path, batch in (
+            ("full", "first.json", FIRST_BATCH),
+            ("incremental", "hour.json", HOUR_BATCH),
+        ):
             server.load(folder / path, "CDRS", snowflake.CDRS, batch)
             load = dbt_build.LOAD.format(path=folder / path, columns=dbt_build.COLUMNS)
             setup = dbt_build.CREATE + directory if step == "full" else ""
@@ -119,7 +128,7 @@ def build_both(loads: Loads) -> Iterator[tuple[snowflake.Snowflake, Path]]:
                 dbt_build.dbt(warehouse, target, *command, "--vars", VARS)
             getattr(loads, step).update(
                 snowflake={m: server.table("VOISO_ANALYTICS", m) for m in MODELS},
-                duckdb={m: duckdb_rows(database, f"SELECT * FROM voiso_analytics.{m}", as_dicts=True) for m in MODELS},  # noqa: S608
+                duckdb={m: duckdb_model(database, m) for m in MODELS},
             )  # fmt: skip
         yield server, database
 
@@ -143,24 +152,39 @@ def test_the_data_spans_the_night_the_clocks_go_forward_and_the_hour_changed_it(
     full, incremental = (getattr(loads, s)["snowflake"] for s in ("full", "incremental"))
     days = {str(r["local_date"]) for r in full["voiso__hourly_volume"]}
     assert "2026-03-08" in days
-    hours = {r["local_hour"] for r in full["voiso__hourly_volume"] if str(r["local_date"]) == "2026-03-08"}
-    assert 2 not in hours and {1, 3} <= hours  # 02:00-02:59 does not exist that night
-    assert loads.changed >= 40 and loads.callbacks >= 5
+    hours = {
+        r["local_hour"]
+        for r in full["voiso__hourly_volume"]
+        if str(r["local_date"]) == "2026-03-08"
+    }
+    assert 2 not in hours  # 02:00-02:59 does not exist that night
+    assert {1, 3} <= hours
+    assert loads.changed >= 40
+    assert loads.callbacks >= 5
     assert len(incremental["stg_voiso__cdrs"]) == loads.records > len(full["stg_voiso__cdrs"])
-    assert full["voiso__agent_teams"] and full["voiso__campaign_daily"]
+    assert full["voiso__agent_teams"]
+    assert full["voiso__campaign_daily"]
     # loaded_at, left out of the comparison, is target-snowflake's batch time.
-    assert {str(r["loaded_at"]) for r in incremental["stg_voiso__cdrs"]} == {FIRST_BATCH, HOUR_BATCH}
+    assert {str(r["loaded_at"]) for r in incremental["stg_voiso__cdrs"]} == {
+        FIRST_BATCH,
+        HOUR_BATCH,
+    }
 
 
 def test_a_native_uuid_id_reads_as_the_same_text(loads, built):
     """target-snowflake's default `uuid_format` (native) lands `ID` as UUID: the staging
     model reads it as the same lower-case text as `uuid_format: string`'s VARCHAR(36)."""
     server, _ = built
-    native = tuple(("ID", "UUID") if name == "ID" else (name, kind) for name, kind in snowflake.CDRS)
+    native = tuple(
+        ("ID", "UUID") if name == "ID" else (name, kind) for name, kind in snowflake.CDRS
+    )
     for path, batch in (("first.json", FIRST_BATCH), ("hour.json", HOUR_BATCH)):
         server.load(loads.folder / path, "CDRS", native, batch, schema="VOISO_UUID")
-    assert server.sql("SELECT data_type FROM information_schema.columns WHERE table_schema ="
-                      " 'VOISO_UUID' AND table_name = 'CDRS' AND column_name = 'ID'") == [["UUID"]]  # fmt: skip
+    landed = server.sql(
+        "SELECT data_type FROM information_schema.columns WHERE table_schema = 'VOISO_UUID'"
+        " AND table_name = 'CDRS' AND column_name = 'ID'"
+    )
+    assert landed == [["UUID"]]
     options = json.dumps({"voiso_timezone": ZONE, "voiso_source_schema": "VOISO_UUID"})
     dbt_build.dbt(server, loads.folder / "uuid", "run", "--select", "stg_voiso__cdrs",
                   "--vars", options, schema="VOISO_UUID_ANALYTICS")  # fmt: skip

@@ -19,18 +19,50 @@ import sys
 import agate
 from dbt.adapters.base.column import Column
 from dbt.adapters.contracts.connection import AdapterResponse
-import importlib
 from dbt.cli.main import dbtRunner
 
 SOURCES = {
-    "cdrs": ["id", "type", "subtype", "disposition", "from", "to", "user", "cost", "tags",
-             "started_at", "ended_at", "data", "_sdc_batched_at", "_sdc_extracted_at",
-             "_sdc_sequence"],
-    "users": ["id", "name", "email", "timezone", "sip_account", "extension", "caller_id",
-              "employee_id", "security_access_group", "teams", "supervised_teams",
-              "_sdc_batched_at"],
-    "campaigns": ["id", "name", "status", "strategy", "dial_level", "created_at", "updated_at",
-                  "_sdc_batched_at"],
+    "cdrs": [
+        "id",
+        "type",
+        "subtype",
+        "disposition",
+        "from",
+        "to",
+        "user",
+        "cost",
+        "tags",
+        "started_at",
+        "ended_at",
+        "data",
+        "_sdc_batched_at",
+        "_sdc_extracted_at",
+        "_sdc_sequence",
+    ],
+    "users": [
+        "id",
+        "name",
+        "email",
+        "timezone",
+        "sip_account",
+        "extension",
+        "caller_id",
+        "employee_id",
+        "security_access_group",
+        "teams",
+        "supervised_teams",
+        "_sdc_batched_at",
+    ],
+    "campaigns": [
+        "id",
+        "name",
+        "status",
+        "strategy",
+        "dial_level",
+        "created_at",
+        "updated_at",
+        "_sdc_batched_at",
+    ],
 }
 
 
@@ -41,12 +73,21 @@ def main() -> int:
 
     def get_relation(self, database, schema, identifier):
         if identifier.lower() in SOURCES or incremental:
-            return self.Relation.create(database=database, schema=schema, identifier=identifier, type="table")
+            return self.Relation.create(
+                database=database, schema=schema, identifier=identifier, type="table"
+            )
         return None
 
     def get_columns_in_relation(self, relation):
-        names = SOURCES.get(relation.identifier.lower(), ["dbt_built_at", "started_at", "loaded_at"])
-        return [self.Column.create(name, "string") if hasattr(self, "Column") else Column(name, "string") for name in names]
+        names = SOURCES.get(
+            relation.identifier.lower(), ["dbt_built_at", "started_at", "loaded_at"]
+        )
+        return [
+            self.Column.create(name, "string")
+            if hasattr(self, "Column")
+            else Column(name, "string")
+            for name in names
+        ]
 
     def execute(self, sql, auto_begin=False, fetch=False, limit=None):
         table = agate.Table([[datetime.datetime(2026, 3, 9, 12, 0)]], ["value"])
