@@ -241,6 +241,9 @@ def run(records: int, folder: Path, changed: int = 300, engine: str = "duckdb") 
             timed = build(
                 server, lambda path: server.load(path, "CDRS", SNOWFLAKE_CDRS, now()), folder
             )
+            ((staged,),) = server.sql("SELECT count(*) FROM VOISO_ANALYTICS.STG_VOISO__CDRS")
+            if staged != len(rows):  # the builds took every CDR
+                raise RuntimeError(f"{staged} CDRs staged of {len(rows)}")
     else:
 
         def load(path: Path) -> None:

@@ -72,6 +72,11 @@ db = snowflake.connector.connect(
 cursor = db.cursor()
 for statement in request.get("sql", []):
     cursor.execute(statement)
+answers = []
+for query in request.get("queries", []):
+    cursor.execute(query)
+    names = [d[0].lower() for d in cursor.description]
+    answers.append({"columns": names, "rows": cursor.fetchall()})
 if "load" in request:
     load = request["load"]
     table, columns, staged = load["table"], load["columns"], load["table"] + "_LOADING"
@@ -116,7 +121,7 @@ if "load" in request:
 described = "sql" in request and cursor.description
 columns = [d[0].lower() for d in cursor.description] if described else []
 rows = cursor.fetchall() if described else []
-print(json.dumps({"columns": columns, "rows": rows}, default=str))
+print(json.dumps({"columns": columns, "rows": rows, "answers": answers}, default=str))
 """
 
 
@@ -131,26 +136,27 @@ class Snowflake:
         """Run statements in one session; the last one's rows (values as JSON gives them)."""
         return self._client({"sql": list(statements)})["rows"]
 
-    def dicts(self, query: str) -> list[dict[str, Any]]:
-        """A query's rows as {lower-case column: value}."""
-        answer = self._client({"sql": [query]})
-        return [dict(zip(answer["columns"], row, strict=True)) for row in answer["rows"]]
-
-    def table(self, schema: str, table: str) -> list[dict[str, Any]]:
-        """Every row of a table as {lower-case column: value}, its timestamps as text
+    def tables(self, schema: str, tables: list[str]) -> dict[str, list[dict[str, Any]]]:
+        """Every row of each table as {lower-case column: value}, its timestamps as text
         (fakesnow hands a NULL timestamp to the connector as 1970-01-01)."""
-        where = f"table_schema = '{schema.upper()}' AND table_name = '{table.upper()}'"
-        columns = self.sql(
-            "SELECT column_name, data_type FROM information_schema.columns"  # noqa: S608
-            f" WHERE {where} ORDER BY ordinal_position"
-        )
-        selected = ", ".join(
-            f'cast("{name}" as varchar) as "{name}"'
-            if kind.startswith("TIMESTAMP")
-            else f'"{name}"'
-            for name, kind in columns
-        )
-        return self.dicts(f"SELECT {selected} FROM {schema}.{table}")  # noqa: S608
+        columns: dict[str, list[tuple[str, str]]] = {}
+        for table, name, kind in self.sql(
+            "SELECT table_name, column_name, data_type FROM information_schema.columns"  # noqa: S608
+            f" WHERE table_schema = '{schema.upper()}' ORDER BY table_name, ordinal_position"
+        ):
+            columns.setdefault(table, []).append((name, kind))
+        queries = []
+        for table in tables:
+            selected = ", ".join(
+                f'cast("{n}" as varchar) as "{n}"' if k.startswith("TIMESTAMP") else f'"{n}"'
+                for n, k in columns[table.upper()]
+            )
+            queries.append(f"SELECT {selected} FROM {schema}.{table}")  # noqa: S608
+        answers = self._client({"queries": queries})["answers"]
+        return {
+            table: [dict(zip(a["columns"], row, strict=True)) for row in a["rows"]]
+            for table, a in zip(tables, answers, strict=True)
+        }
 
     def load(
         self,

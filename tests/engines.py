@@ -1,7 +1,8 @@
 """Compare every model of two dbt_voiso builds on different warehouses, row for row.
 
 Each build is given as {model: rows}, a row as {column: value} the way its warehouse's
-Python client and `json.dumps(default=str)` hand it over. What differs only in spelling
+Python client and `json.dumps(default=str)` hand it over, or as the warehouse's own
+`to_json` writes it (JSON columns then objects, not text). What differs only in spelling
 is made one before comparing: column names in lower case (Snowflake upper-cases them),
 JSON text parsed (VARIANT and DuckDB's JSON print objects differently), numbers as
 floats compared to a tolerance; timestamps and dates as their text, which must be equal.
@@ -37,6 +38,8 @@ def normal(value: Any) -> Any:
         return value
     if isinstance(value, int | float):
         return float(value)
+    if isinstance(value, dict | list):
+        return json.dumps(value, sort_keys=True)
     if isinstance(value, str) and TIMESTAMP.fullmatch(value):
         return str(datetime.fromisoformat(value))
     if isinstance(value, str) and value[:1] in "[{":

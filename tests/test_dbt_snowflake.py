@@ -100,8 +100,15 @@ def loads(tmp_path_factory: pytest.TempPathFactory) -> Loads:
     return Loads(folder, len(rows), len(changed), callbacks)
 
 
-def duckdb_model(database: Path, model: str) -> list[dict[str, Any]]:
-    return duckdb_rows(database, f"SELECT * FROM voiso_analytics.{model}", as_dicts=True)  # noqa: S608
+def duckdb_models(database: Path) -> dict[str, list[dict[str, Any]]]:
+    """Every model's rows, read in one query (a JSON object of them)."""
+    parts = ", ".join(
+        f"'{m}', (SELECT coalesce(list(to_json(t)), []) FROM voiso_analytics.{m} t)"  # noqa: S608
+        for m in MODELS
+    )
+    ((built,),) = duckdb_rows(database, f"SELECT to_json(json_object({parts}))")
+    return {m: [json.loads(row) if isinstance(row, str) else row for row in rows]
+            for m, rows in json.loads(built).items()}  # fmt: skip
 
 
 def build_both(loads: Loads) -> Iterator[tuple[snowflake.Snowflake, Path]]:
@@ -127,8 +134,8 @@ def build_both(loads: Loads) -> Iterator[tuple[snowflake.Snowflake, Path]]:
                 target = folder / f"{step}-{'snowflake' if warehouse is server else 'duckdb'}"
                 dbt_build.dbt(warehouse, target, *command, "--vars", VARS)
             getattr(loads, step).update(
-                snowflake={m: server.table("VOISO_ANALYTICS", m) for m in MODELS},
-                duckdb={m: duckdb_model(database, m) for m in MODELS},
+                snowflake=server.tables("VOISO_ANALYTICS", MODELS),
+                duckdb=duckdb_models(database),
             )  # fmt: skip
         yield server, database
 
@@ -188,6 +195,6 @@ def test_a_native_uuid_id_reads_as_the_same_text(loads, built):
     options = json.dumps({"voiso_timezone": ZONE, "voiso_source_schema": "VOISO_UUID"})
     dbt_build.dbt(server, loads.folder / "uuid", "run", "--select", "stg_voiso__cdrs",
                   "--vars", options, schema="VOISO_UUID_ANALYTICS")  # fmt: skip
-    rows = server.table("VOISO_UUID_ANALYTICS", "STG_VOISO__CDRS")
+    rows = server.tables("VOISO_UUID_ANALYTICS", ["STG_VOISO__CDRS"])["STG_VOISO__CDRS"]
     want = loads.incremental["duckdb"]["stg_voiso__cdrs"]
     assert engines.differences(rows, want) == []
