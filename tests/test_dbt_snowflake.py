@@ -19,6 +19,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -26,6 +27,7 @@ import pytest
 from benchmarks import dbt_build, snowflake
 from tests import engines
 from tests.test_dbt import duckdb_rows
+from tests.test_meltano import meltano
 from voiso_simulator.data import Dataset, DatasetSpec
 from voiso_simulator.directory import Directory
 
@@ -198,3 +200,29 @@ def test_a_native_uuid_id_reads_as_the_same_text(loads, built):
     rows = server.tables("VOISO_UUID_ANALYTICS", ["STG_VOISO__CDRS"])["STG_VOISO__CDRS"]
     want = loads.incremental["duckdb"]["stg_voiso__cdrs"]
     assert engines.differences(rows, want) == []
+
+
+def test_the_meltano_utility_runs_the_package_tests_on_the_build(loads, built, tmp_path):
+    """`meltano invoke dbt-snowflake:test`, its settings pointing at fakesnow: the
+    utility's command and settings reach the profile, and the package's data tests
+    pass on Snowflake's build (run_results: none failed). Its unit tests are left out:
+    dbt-snowflake runs them in a temporary table named with its database, which fakesnow
+    cannot create (they run on DuckDB, and on Snowflake itself)."""
+    server, _ = built
+    env = {
+        **server.env("VOISO_ANALYTICS"), "DBT_SNOWFLAKE_VARS": VARS,
+        "DBT_TARGET_PATH": str(tmp_path / "target"), "DBT_LOG_PATH": str(tmp_path / "logs"),
+    }  # fmt: skip
+    del env["DBT_TARGET"]  # the utility's own
+    meltano(
+        tmp_path,
+        SimpleNamespace(url="http://127.0.0.1:9"),
+        "invoke",
+        "dbt-snowflake:test",
+        "--exclude",
+        "test_type:unit",
+        **env,
+    )
+    results = json.loads((tmp_path / "target" / "run_results.json").read_text())["results"]
+    assert len(results) > 50
+    assert {r["status"] for r in results} <= {"pass", "warn"}
