@@ -2,6 +2,7 @@
 
     .venv/bin/python -m benchmarks.dbt_build                 # 1,000,000 CDRs
     .venv/bin/python -m benchmarks.dbt_build --records 20000 --keep /tmp/bench
+    .venv/bin/python -m benchmarks.dbt_build --records 100000 --engine snowflake  # fakesnow
 
 The simulator's realistic CDRs (30 days ending on a weekday at 15:00 UTC, the afternoon
 peak) are written straight into a DuckDB `voiso.cdrs` table shaped like the one
@@ -26,9 +27,13 @@ import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
+from benchmarks.snowflake import CDRS as SNOWFLAKE_CDRS
+from benchmarks.snowflake import DBT_SNOWFLAKE, Snowflake, fakesnow_server
 from voiso_simulator.data import Dataset, DatasetSpec, iso_ms, parse_iso
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -92,13 +97,19 @@ def duckdb(database: Path, script: str) -> str:
     ).stdout  # fmt: skip
 
 
-def dbt(database: Path | int, target: Path, *args: str, schema: str = "voiso_analytics") -> float:
+def dbt(
+    database: Path | int | Snowflake, target: Path, *args: str, schema: str = "voiso_analytics"
+) -> float:
     """Seconds one dbt command took as a process (it must succeed); what dbt itself counts
     (its run_results' elapsed time, without start-up and parsing) goes to `ELAPSED`.
 
-    `database`: a DuckDB file, or the port of a PostgreSQL on loopback (dbt-postgres, the
-    profile's other defaults: database `voiso`, user `postgres`)."""
-    if isinstance(database, int):
+    `database`: a DuckDB file, the port of a PostgreSQL on loopback (dbt-postgres, the
+    profile's other defaults: database `voiso`, user `postgres`), or a fakesnow server
+    (dbt-snowflake)."""
+    if isinstance(database, Snowflake):
+        executable = DBT_SNOWFLAKE
+        warehouse = database.env(schema)
+    elif isinstance(database, int):
         executable = DBT_POSTGRES
         warehouse = {"DBT_TARGET": "postgres", "DBT_POSTGRES_PORT": str(database),
                      "DBT_POSTGRES_SCHEMA": schema}  # fmt: skip
@@ -201,8 +212,11 @@ class Result:
     database: Path
 
 
-def run(records: int, folder: Path, changed: int = 300) -> Result:
-    """Load all but the last hour, build in full, add the hour, build incrementally."""
+def run(records: int, folder: Path, changed: int = 300, engine: str = "duckdb") -> Result:
+    """Load all but the last hour, build in full, add the hour, build incrementally.
+
+    `engine`: `duckdb` (a file shaped like target-duckdb's), or `snowflake` (fakesnow's
+    server, tables shaped like target-snowflake's: benchmarks/snowflake.py)."""
     spec = DatasetSpec(
         records=records, seed=11, start=START, span_days=30, burst=0, profile="realistic"
     )
@@ -222,15 +236,24 @@ def run(records: int, folder: Path, changed: int = 300) -> Result:
     callbacks = calling_back(first, last_hour, cut)
     write_rows(folder / "first.json", first)
     write_rows(folder / "hour.json", last_hour + later)
-    duckdb(database, CREATE + LOAD.format(path=folder / "first.json", columns=COLUMNS)
-           + ";\nSELECT count(*) FROM voiso.cdrs")  # fmt: skip
-    full = dbt(database, folder, "run", "--full-refresh")
-    duckdb(database, LOAD.format(path=folder / "hour.json", columns=COLUMNS)
-           + ";\nSELECT count(*) FROM voiso.cdrs")  # fmt: skip
-    incremental = dbt(database, folder, "run")
-    full_models, incremental_models = ELAPSED[-2:]
-    # What any `dbt run` costs here before and after its models: one that selects none.
-    floor = dbt(database, folder, "run", "--select", "tag:voiso_no_such_tag")
+    if engine == "snowflake":
+        with fakesnow_server() as server:
+            timed = build(
+                server, lambda path: server.load(path, "CDRS", SNOWFLAKE_CDRS, now()), folder
+            )
+            ((staged,),) = server.sql("SELECT count(*) FROM VOISO_ANALYTICS.STG_VOISO__CDRS")
+            if staged != len(rows):  # the builds took every CDR
+                raise RuntimeError(f"{staged} CDRs staged of {len(rows)}")
+    else:
+
+        def load(path: Path) -> None:
+            create = CREATE if path.name == "first.json" else ""
+            duckdb(database, create + LOAD.format(path=path, columns=COLUMNS)
+                   + ";\nSELECT count(*) FROM voiso.cdrs")  # fmt: skip
+
+        timed = build(database, load, folder)
+    full, incremental, floor = timed
+    full_models, incremental_models = ELAPSED[-3:-1]
     return Result(
         cdrs=len(rows), new_cdrs=len(last_hour), changed_cdrs=len(later), callbacks=callbacks,
         full_seconds=full, incremental_seconds=incremental,
@@ -240,15 +263,35 @@ def run(records: int, folder: Path, changed: int = 300) -> Result:
     )  # fmt: skip
 
 
+def now() -> str:
+    """The time, as a loader stamps its batch (naive UTC)."""
+    return datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def build(
+    warehouse: Path | Snowflake, load: Callable[[Path], None], folder: Path
+) -> tuple[float, float, float]:
+    """Seconds of the full build of `first.json`, the incremental one after `hour.json`,
+    and a `dbt run` that builds nothing (start-up, parsing, exit)."""
+    load(folder / "first.json")
+    full = dbt(warehouse, folder, "run", "--full-refresh")
+    load(folder / "hour.json")
+    incremental = dbt(warehouse, folder, "run")
+    # What any `dbt run` costs here before and after its models: one that selects none.
+    floor = dbt(warehouse, folder, "run", "--select", "tag:voiso_no_such_tag")
+    return full, incremental, floor
+
+
 def main() -> None:
     """Generate, load, build in full, add an hour, build incrementally, report."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--records", type=int, default=1_000_000)
     parser.add_argument("--keep", type=Path, help="build in this folder and keep it")
+    parser.add_argument("--engine", choices=("duckdb", "snowflake"), default="duckdb")
     args = parser.parse_args()
     folder = args.keep or Path(tempfile.mkdtemp(prefix="dbt-bench-"))
-    result = run(args.records, folder)
-    print(f"{result.cdrs} CDRs in voiso.cdrs ({args.records} generated)")
+    result = run(args.records, folder, engine=args.engine)
+    print(f"{args.engine}: {result.cdrs} CDRs in voiso.cdrs ({args.records} generated)")
     print(
         f"full build (dbt run --full-refresh), all but the last hour: {result.full_seconds:.1f} s"
         f" (dbt's elapsed time, start-up and parsing left out: {result.full_models_seconds:.1f} s)"

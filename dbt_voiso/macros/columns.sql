@@ -20,3 +20,29 @@
     coalesce({{ dbt_voiso.voiso_json_number('data_json', 'durations.' ~ name) }}, 0) as {{ name }}_seconds{{ ',' if not loop.last }}
   {%- endfor %}
 {%- endmacro %}
+
+{#- A column of a table the loader wrote, quoted (a name such as `user` or `from` is a
+    keyword) as the loader spells it: target-snowflake upper-cases its columns, and
+    Snowflake matches a quoted name case-sensitively. -#}
+{% macro voiso_source_column(name) -%}
+  {{ return(adapter.dispatch('voiso_source_column', 'dbt_voiso')(name)) }}
+{%- endmacro %}
+
+{% macro default__voiso_source_column(name) -%}{{ adapter.quote(name) }}{%- endmacro %}
+
+{% macro snowflake__voiso_source_column(name) -%}{{ adapter.quote(name | upper) }}{%- endmacro %}
+
+{#- `materialized` after a CTE's `as` where the warehouse takes it (DuckDB, PostgreSQL
+    12+: computed once however often it is read); nothing elsewhere. -#}
+{% macro voiso_materialized() -%}
+  {{ return(adapter.dispatch('voiso_materialized', 'dbt_voiso')()) }}
+{%- endmacro %}
+
+{% macro default__voiso_materialized() -%}{%- endmacro %}
+
+{% macro duckdb__voiso_materialized() -%}materialized{%- endmacro %}
+
+{% macro postgres__voiso_materialized() -%}materialized{%- endmacro %}
+
+{#- Redshift, which dbt dispatches to postgres__ macros after its own, takes none. -#}
+{% macro redshift__voiso_materialized() -%}{%- endmacro %}

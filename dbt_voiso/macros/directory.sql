@@ -28,7 +28,7 @@
   {%- else -%}
     {%- set newest_first = [] -%}
     {%- for column in ['_sdc_batched_at', '_sdc_extracted_at', '_sdc_sequence'] if column in present -%}
-      {%- do newest_first.append(adapter.quote(column) ~ ' desc nulls last') -%}
+      {%- do newest_first.append(dbt_voiso.voiso_source_column(column) ~ ' desc nulls last') -%}
     {%- endfor -%}
     {%- do newest_first.append('1') %}
     select
@@ -39,13 +39,13 @@
         select
         {%- for name, type in columns %}
             {% if name in present -%}
-              {{ dbt_voiso.voiso_directory_cast(adapter.quote(name), type) }}
+              {{ dbt_voiso.voiso_directory_cast(dbt_voiso.voiso_source_column(name), type) }}
             {%- else -%}
               cast(null as {{ dbt_voiso.voiso_directory_type(type) }})
             {%- endif %} as {{ name }},
         {%- endfor %}
             row_number() over (
-                partition by {{ adapter.quote(key) }}
+                partition by {{ dbt_voiso.voiso_source_column(key) }}
                 order by {{ newest_first | join(', ') }}
             ) as version_rank
         from {{ found }}
@@ -59,7 +59,7 @@
   {%- if type == 'string' -%}{{ dbt.type_string() }}
   {%- elif type == 'bigint' -%}{{ dbt.type_bigint() }}
   {%- elif type == 'double' -%}{{ dbt_voiso.voiso_type_double() }}
-  {%- elif type == 'boolean' -%}boolean
+  {%- elif type == 'boolean' -%}{{ dbt.type_boolean() }}
   {%- elif type == 'timestamp' -%}{{ dbt.type_timestamp() }}
   {%- elif type == 'json' -%}{{ dbt_voiso.voiso_type_json() }}
   {%- else -%}{{ exceptions.raise_compiler_error("dbt_voiso: no directory type " ~ type) }}
@@ -86,6 +86,12 @@
 
 {% macro duckdb__voiso_type_json() -%}json{%- endmacro %}
 
+{% macro snowflake__voiso_type_json() -%}variant{%- endmacro %}
+
+{% macro bigquery__voiso_type_json() -%}json{%- endmacro %}
+
+{% macro redshift__voiso_type_json() -%}super{%- endmacro %}
+
 {#- A JSON, jsonb or jsonb[] column as one JSON value (an array stays an array). -#}
 {% macro voiso_to_json(column) -%}
   {{ return(adapter.dispatch('voiso_to_json', 'dbt_voiso')(column)) }}
@@ -94,6 +100,14 @@
 {% macro default__voiso_to_json(column) -%}to_jsonb({{ column }}){%- endmacro %}
 
 {% macro duckdb__voiso_to_json(column) -%}cast({{ column }} as json){%- endmacro %}
+
+{#- target-snowflake, target-bigquery and target-redshift land objects and arrays alike
+    as one JSON type (VARIANT, JSON, SUPER). -#}
+{% macro snowflake__voiso_to_json(column) -%}{{ column }}{%- endmacro %}
+
+{% macro bigquery__voiso_to_json(column) -%}{{ column }}{%- endmacro %}
+
+{% macro redshift__voiso_to_json(column) -%}{{ column }}{%- endmacro %}
 
 {#- The elements of a JSON array column, one row each (a set-returning expression for a
     select list): no rows when the value is NULL or not an array. -#}
@@ -107,4 +121,35 @@
 
 {% macro duckdb__voiso_json_array_elements(column) -%}
   unnest(case when json_type({{ column }}) = 'ARRAY' then cast({{ column }} as json[]) end)
+{%- endmacro %}
+
+{#- `select <columns>, <element> as <alias> from <relation>`: a row per element of the
+    JSON array `column` of each row (none when NULL or not an array). Where a
+    set-returning expression may stand in a select list, through
+    voiso_json_array_elements; elsewhere a lateral join. -#}
+{% macro voiso_json_array_rows(columns, column, alias, relation) -%}
+  {{ return(adapter.dispatch('voiso_json_array_rows', 'dbt_voiso')(columns, column, alias, relation)) }}
+{%- endmacro %}
+
+{% macro default__voiso_json_array_rows(columns, column, alias, relation) -%}
+    select {{ columns }}, {{ dbt_voiso.voiso_json_array_elements(column) }} as {{ alias }}
+    from {{ relation }}
+{%- endmacro %}
+
+{% macro snowflake__voiso_json_array_rows(columns, column, alias, relation) -%}
+    select {{ columns }}, elements.value as {{ alias }}
+    from {{ relation }},
+        lateral flatten(input => case when is_array({{ column }}) then {{ column }} end) as elements
+{%- endmacro %}
+
+{% macro bigquery__voiso_json_array_rows(columns, column, alias, relation) -%}
+    select {{ columns }}, element as {{ alias }}
+    from {{ relation }}
+    cross join unnest(json_query_array({{ column }})) as element
+{%- endmacro %}
+
+{#- Redshift unnests a SUPER array in FROM (PartiQL). -#}
+{% macro redshift__voiso_json_array_rows(columns, column, alias, relation) -%}
+    select {{ columns }}, element as {{ alias }}
+    from {{ relation }} as source, source.{{ column }} as element
 {%- endmacro %}

@@ -39,8 +39,9 @@ erlang_bounds as (
 {%- set agents = '(erlang_b.agents + 1)' -%}
 {%- set load = 'erlang_bounds.load_erlangs' -%}
 {%- set blocking = '(' ~ load ~ ' * erlang_b.blocking / (' ~ agents ~ ' + ' ~ load ~ ' * erlang_b.blocking))' %}
-erlang_b (erlang_id, agents, blocking, met) as (
-    select erlang_id, 0, cast(1 as {{ double }}), false from erlang_bounds
+erlang_b {{ dbt_voiso.voiso_cte_columns(['erlang_id', 'agents', 'blocking', 'met']) }} as (
+    select erlang_id, cast(0 as integer) as agents, cast(1 as {{ double }}) as blocking, false as met
+    from erlang_bounds
     union all
     select
         erlang_b.erlang_id,
@@ -83,3 +84,13 @@ staffing as (
 {%- macro voiso_exp_or_zero(x) -%}
 case when ({{ x }}) < -700 then 0 else exp({{ x }}) end
 {%- endmacro %}
+
+{#- A recursive CTE's column list, `(a, b)`: BigQuery takes none (the anchor's aliases
+    name the columns). -#}
+{% macro voiso_cte_columns(names) -%}
+  {{ return(adapter.dispatch('voiso_cte_columns', 'dbt_voiso')(names)) }}
+{%- endmacro %}
+
+{% macro default__voiso_cte_columns(names) -%}({{ names | join(', ') }}){%- endmacro %}
+
+{% macro bigquery__voiso_cte_columns(names) -%}{%- endmacro %}

@@ -4,16 +4,38 @@
     the CDR models the CDRs rebuilt, the daily and interval models their days and
     intervals, whole. -#}
 
-{#- The CDR models' config: merged on their id (delete+insert on both adapters). -#}
+{#- The CDR models' config: merged on their id (delete+insert; BigQuery: merge). On
+    Snowflake the rows to merge are first written to a transient table
+    (`tmp_relation_type`: no session-scoped temporary table, no fail-safe storage). -#}
 {% macro voiso_incremental_config(unique_key) -%}
-  {{ config(materialized='incremental', unique_key=unique_key, incremental_strategy='delete+insert') }}
+  {{ config(materialized='incremental', unique_key=unique_key,
+            incremental_strategy=dbt_voiso.voiso_incremental_strategy(), tmp_relation_type='transient') }}
 {%- endmacro %}
 
 {#- The daily and interval models' config: every row of a rebuilt day or interval
-    (`grain`) is deleted and built again, so a group that lost its last contact goes. -#}
+    (`grain`) is deleted and built again, so a group that lost its last contact goes.
+    BigQuery has no delete+insert, and a merge on a key many rows share fails: there
+    these models are tables, built anew every run. -#}
 {% macro voiso_incremental_grain_config(grain) -%}
-  {{ config(materialized='incremental', unique_key=grain, incremental_strategy='delete+insert') }}
+  {{ config(materialized=dbt_voiso.voiso_grain_materialization(), unique_key=grain,
+            incremental_strategy='delete+insert', tmp_relation_type='transient') }}
 {%- endmacro %}
+
+{% macro voiso_incremental_strategy() -%}
+  {{ return(adapter.dispatch('voiso_incremental_strategy', 'dbt_voiso')()) }}
+{%- endmacro %}
+
+{% macro default__voiso_incremental_strategy() -%}{{ return('delete+insert') }}{%- endmacro %}
+
+{% macro bigquery__voiso_incremental_strategy() -%}{{ return('merge') }}{%- endmacro %}
+
+{% macro voiso_grain_materialization() -%}
+  {{ return(adapter.dispatch('voiso_grain_materialization', 'dbt_voiso')()) }}
+{%- endmacro %}
+
+{% macro default__voiso_grain_materialization() -%}{{ return('incremental') }}{%- endmacro %}
+
+{% macro bigquery__voiso_grain_materialization() -%}{{ return('table') }}{%- endmacro %}
 
 {#- This run's start, in UTC without a zone: every row it writes has it as `dbt_built_at`. -#}
 {% macro voiso_built_at() -%}
@@ -69,7 +91,7 @@
     {%- if last is none -%}
       (1 = 1)
     {%- else -%}
-      ({{ column }} > least({{ last }}, {{ dbt_voiso.voiso_built_at() }} - interval '1 microsecond'))
+      ({{ column }} > least({{ last }}, {{ dbt.dateadd('microsecond', -1, dbt_voiso.voiso_built_at()) }}))
     {%- endif -%}
   {%- else -%}
     (1 = 1)

@@ -12,9 +12,28 @@
   (cast({{ column }} as jsonb) #>> '{ {{- path.split('.') | join(',') -}} }')
 {%- endmacro %}
 
+{#- target-snowflake lands objects as VARIANT: a string element cast to text loses its
+    quotes, and a JSON null cast to text is SQL NULL. -#}
+{% macro snowflake__voiso_json_text(column, path) -%}
+  cast(get_path({{ column }}, '{{ path }}') as varchar)
+{%- endmacro %}
+
+{#- target-bigquery lands objects as JSON: JSON_VALUE gives a scalar as text, NULL for
+    JSON null and a missing key. -#}
+{% macro bigquery__voiso_json_text(column, path) -%}
+  json_value({{ column }}, '$.{{ path }}')
+{%- endmacro %}
+
+{#- target-redshift lands objects as SUPER: serialized, read by path (an empty string
+    is Redshift's answer for a missing key). -#}
+{% macro redshift__voiso_json_text(column, path) -%}
+  nullif(json_extract_path_text(json_serialize({{ column }}), '{{ path.split('.') | join("', '") }}'), '')
+{%- endmacro %}
+
 {% macro default__voiso_json_text(column, path) -%}
   {{ exceptions.raise_compiler_error(
-      "dbt_voiso reads JSON on duckdb and postgres only, not on " ~ target.type) }}
+      "dbt_voiso reads JSON on duckdb, postgres, snowflake, bigquery and redshift only, not on "
+      ~ target.type) }}
 {%- endmacro %}
 
 {#- A JSON number as a double. -#}

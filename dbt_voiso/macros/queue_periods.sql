@@ -5,7 +5,7 @@
     rebuilt call may make repeat contacts (counted in the first call's period). -#}
 {% macro voiso_queue_periods(column, period) -%}
 {%- set repeated_days = dbt_voiso.voiso_repeat_periods(period) -%}
-with calls as materialized (
+with calls as {{ dbt_voiso.voiso_materialized() }} (
     select * from {{ ref('voiso__calls') }}
     where {{ dbt_voiso.voiso_grain_rebuilt(period('local_date'), [ref('voiso__calls')], repeated_days) }}
 ),
@@ -71,8 +71,13 @@ from periods
   {{ local_date }}
 {%- endmacro %}
 
-{#- The Monday of a local date's week (ISO weeks, on both adapters). -#}
+{#- The Monday of a local date's week (ISO weeks; Snowflake's with its default
+    WEEK_START, 0). -#}
 {% macro voiso_period_week(local_date) -%}
+  {{ return(adapter.dispatch('voiso_period_week', 'dbt_voiso')(local_date)) }}
+{%- endmacro %}
+
+{% macro default__voiso_period_week(local_date) -%}
   cast(date_trunc('week', {{ local_date }}) as date)
 {%- endmacro %}
 
@@ -106,4 +111,9 @@ from periods
                 and inbound.started_at > {{ calls }}.ended_at
                 and inbound.started_at <= ({{ dbt.dateadd('hour', var('voiso_repeat_window_hours', 24), calls ~ '.ended_at') }})
         )
+{%- endmacro %}
+
+{#- BigQuery's `week` starts on Sunday. -#}
+{% macro bigquery__voiso_period_week(local_date) -%}
+  date_trunc({{ local_date }}, isoweek)
 {%- endmacro %}

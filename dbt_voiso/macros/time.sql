@@ -12,9 +12,24 @@
   (({{ column }}) at time zone 'UTC') at time zone '{{ tz }}'
 {%- endmacro %}
 
+{#- TIMESTAMP_NTZ in UTC (target-snowflake) to the zone's wall clock, without a zone. -#}
+{% macro snowflake__voiso_local_timestamp(column, tz) -%}
+  convert_timezone('UTC', '{{ tz }}', {{ column }})
+{%- endmacro %}
+
+{% macro redshift__voiso_local_timestamp(column, tz) -%}
+  {{ dbt_voiso.snowflake__voiso_local_timestamp(column, tz) }}
+{%- endmacro %}
+
+{#- A TIMESTAMP (a moment, target-bigquery) as the zone's DATETIME. -#}
+{% macro bigquery__voiso_local_timestamp(column, tz) -%}
+  datetime({{ column }}, '{{ tz }}')
+{%- endmacro %}
+
 {% macro default__voiso_local_timestamp(column, tz) -%}
   {{ exceptions.raise_compiler_error(
-      "dbt_voiso converts time zones on duckdb and postgres only, not on " ~ target.type) }}
+      "dbt_voiso converts time zones on duckdb, postgres, snowflake, bigquery and redshift only, not on "
+      ~ target.type) }}
 {%- endmacro %}
 
 {#- The start of the `voiso_interval_minutes` interval holding a local (wall-clock)
@@ -25,12 +40,30 @@
     {{ exceptions.raise_compiler_error("voiso_interval_minutes must be 15, 30 or 60, not " ~ minutes) }}
   {%- endif -%}
   {#- Parenthesised: dbt.dateadd is a bare `a + b` on postgres. -#}
-  ({{ dbt.dateadd('minute', 'cast(floor(extract(minute from ' ~ local_column ~ ') / ' ~ minutes ~ ') * ' ~ minutes ~ ' as integer)', "date_trunc('hour', " ~ local_column ~ ")") }})
+  ({{ dbt.dateadd('minute', 'cast(floor(extract(minute from ' ~ local_column ~ ') / ' ~ minutes ~ ') * ' ~ minutes ~ ' as integer)', dbt.date_trunc('hour', local_column)) }})
 {%- endmacro %}
 
 {#- The same interval's start in UTC: the UTC moment less the wall-clock time since the
     interval began. Right across a daylight-saving change (which falls on an interval
     boundary): the two 01:00 quarter hours of a night the clocks go back get two starts. -#}
 {% macro voiso_interval_start_utc(utc_column, local_column) -%}
+  {{ return(adapter.dispatch('voiso_interval_start_utc', 'dbt_voiso')(utc_column, local_column)) }}
+{%- endmacro %}
+
+{% macro default__voiso_interval_start_utc(utc_column, local_column) -%}
   ({{ utc_column }} - ({{ local_column }} - {{ dbt_voiso.voiso_interval_start_local(local_column) }}))
+{%- endmacro %}
+
+{#- Snowflake subtracts no timestamps: the wall-clock time since the interval began as
+    microseconds. -#}
+{% macro snowflake__voiso_interval_start_utc(utc_column, local_column) -%}
+  dateadd(microsecond, -datediff(microsecond, {{ dbt_voiso.voiso_interval_start_local(local_column) }}, {{ local_column }}), {{ utc_column }})
+{%- endmacro %}
+
+{% macro redshift__voiso_interval_start_utc(utc_column, local_column) -%}
+  {{ dbt_voiso.snowflake__voiso_interval_start_utc(utc_column, local_column) }}
+{%- endmacro %}
+
+{% macro bigquery__voiso_interval_start_utc(utc_column, local_column) -%}
+  timestamp_sub({{ utc_column }}, interval datetime_diff({{ local_column }}, {{ dbt_voiso.voiso_interval_start_local(local_column) }}, microsecond) microsecond)
 {%- endmacro %}

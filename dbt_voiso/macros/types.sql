@@ -7,6 +7,8 @@
 
 {% macro duckdb__voiso_type_double() -%}double{%- endmacro %}
 
+{% macro bigquery__voiso_type_double() -%}float64{%- endmacro %}
+
 {#- `column in (...)` for a list var of strings, e.g. the answered dispositions. -#}
 {% macro voiso_in_list(column, values) -%}
   {%- if values | length == 0 -%}
@@ -33,6 +35,12 @@
   median({{ column }})
 {%- endmacro %}
 
+{#- BigQuery's exact percentile is a window function only: its approximate quantiles
+    (the median within about 1% of the ranks). -#}
+{% macro bigquery__voiso_median(column) -%}
+  approx_quantiles({{ column }}, 2)[offset(1)]
+{%- endmacro %}
+
 {#- A share, NULL when there is nothing to divide by. -#}
 {% macro voiso_ratio(numerator, denominator) -%}
   cast({{ numerator }} as {{ dbt_voiso.voiso_type_double() }})
@@ -53,6 +61,29 @@
   coalesce(list_has_any(cast({{ column }} as varchar[]), [
     {%- for value in values -%}'{{ value | replace("'", "''") }}'{{ ", " if not loop.last }}{%- endfor -%}
   ]), false)
+{%- endmacro %}
+
+{#- target-snowflake lands a list as a VARIANT array: any element among the values. -#}
+{% macro snowflake__voiso_has_any(column, values) -%}
+  exists (select 1 from table(flatten(input => {{ column }})) as tag where cast(tag.value as varchar) in (
+    {%- for value in values -%}'{{ value | replace("'", "''") }}'{{ ", " if not loop.last }}{%- endfor -%}
+  ))
+{%- endmacro %}
+
+{#- target-bigquery lands a list as JSON. -#}
+{% macro bigquery__voiso_has_any(column, values) -%}
+  exists (select 1 from unnest(json_value_array({{ column }})) as tag where tag in (
+    {%- for value in values -%}'{{ value | replace("'", "''") }}'{{ ", " if not loop.last }}{%- endfor -%}
+  ))
+{%- endmacro %}
+
+{#- target-redshift lands a list as SUPER: an element is its JSON string, quoted. -#}
+{% macro redshift__voiso_has_any(column, values) -%}
+  coalesce((
+    {%- for value in values -%}
+    strpos(json_serialize({{ column }}), '{{ value | tojson | replace("'", "''") }}') > 0{{ " or " if not loop.last }}
+    {%- endfor -%}
+  ), false)
 {%- endmacro %}
 
 {% macro default__voiso_has_any(column, values) -%}

@@ -5,7 +5,7 @@
     rebuilt call makes repeat contacts. -#}
 {{ dbt_voiso.voiso_incremental_grain_config('local_date') }}
 {%- set rebuilt = dbt_voiso.voiso_grain_rebuilt('local_date', [ref('voiso__calls'), ref('voiso__conversations')], dbt_voiso.voiso_repeat_periods(dbt_voiso.voiso_period_day)) -%}
-with calls as materialized (
+with calls as {{ dbt_voiso.voiso_materialized() }} (
     select * from {{ ref('voiso__calls') }}
     where agent_id is not null and is_answered and {{ rebuilt }}
 ),

@@ -4,11 +4,7 @@
 {%- set roles = [['teams_json', 'member'], ['supervised_teams_json', 'supervisor']] -%}
 with elements as (
     {%- for column, role in roles %}
-    select
-        user_id,
-        '{{ role }}' as role,
-        {{ dbt_voiso.voiso_json_array_elements(column) }} as team_json
-    from {{ ref('stg_voiso__users') }}
+    {{ dbt_voiso.voiso_json_array_rows("user_id, '" ~ role ~ "' as role", column, 'team_json', ref('stg_voiso__users')) }}
     {{ 'union all' if not loop.last }}
     {%- endfor %}
 )
