@@ -441,7 +441,7 @@ def test_docs_describe_every_model_and_column_the_warehouse_holds(request, wareh
 def test_meltano_yml_declares_the_dbt_utilities_inline():
     project = yaml.safe_load((ROOT / "meltano.yml").read_text())
     utilities = {u["name"]: u for u in project["plugins"]["utilities"]}
-    assert set(utilities) == {"dbt-duckdb", "dbt-postgres"}
+    assert set(utilities) == {"dbt-duckdb", "dbt-postgres", "dbt-spark"}
     for utility in utilities.values():
         assert {"namespace", "pip_url", "executable", "commands", "settings"} <= utility.keys()
         assert "variant" not in utility

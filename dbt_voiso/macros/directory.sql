@@ -86,6 +86,9 @@
 
 {% macro duckdb__voiso_type_json() -%}json{%- endmacro %}
 
+{#- Spark has no JSON type: JSON text. -#}
+{% macro spark__voiso_type_json() -%}string{%- endmacro %}
+
 {#- A JSON, jsonb or jsonb[] column as one JSON value (an array stays an array). -#}
 {% macro voiso_to_json(column) -%}
   {{ return(adapter.dispatch('voiso_to_json', 'dbt_voiso')(column)) }}
@@ -94,6 +97,9 @@
 {% macro default__voiso_to_json(column) -%}to_jsonb({{ column }}){%- endmacro %}
 
 {% macro duckdb__voiso_to_json(column) -%}cast({{ column }} as json){%- endmacro %}
+
+{#- Spark: a struct or an array (of structs) as its JSON text. -#}
+{% macro spark__voiso_to_json(column) -%}to_json({{ column }}){%- endmacro %}
 
 {#- The elements of a JSON array column, one row each (a set-returning expression for a
     select list): no rows when the value is NULL or not an array. -#}
@@ -107,4 +113,10 @@
 
 {% macro duckdb__voiso_json_array_elements(column) -%}
   unnest(case when json_type({{ column }}) = 'ARRAY' then cast({{ column }} as json[]) end)
+{%- endmacro %}
+
+{#- Spark: the JSON text of each element (`array<string>` keeps an object as its text);
+    from_json gives NULL, so no rows, for anything but an array. -#}
+{% macro spark__voiso_json_array_elements(column) -%}
+  explode(from_json({{ column }}, 'array<string>'))
 {%- endmacro %}

@@ -11,11 +11,11 @@
         inner join {{ ref('voiso__calls') }} as arrived
             on arrived.from_phone_number = earlier.from_phone_number
             and arrived.started_at > earlier.ended_at
-            and arrived.started_at <= ({{ dbt.dateadd('hour', window_hours, 'earlier.ended_at') }})
+            and arrived.started_at <= ({{ dbt_voiso.voiso_dateadd('hour', window_hours, 'earlier.ended_at') }})
         where earlier.direction = 'inbound' and earlier.is_answered and arrived.direction = 'inbound'
             and {{ dbt_voiso.voiso_built_since_last_build('arrived.dbt_built_at') }}
 {%- endset %}
-with calls as materialized (
+with calls as {{ dbt_voiso.voiso_materialized() }} (
     select * from {{ ref('voiso__calls') }}
     where {{ dbt_voiso.voiso_grain_rebuilt(period('local_date'), [ref('voiso__calls')], repeated_days) }}
 ),
@@ -38,7 +38,7 @@ repeats as (
             from inbound
             where inbound.from_phone_number = calls.from_phone_number
                 and inbound.started_at > calls.ended_at
-                and inbound.started_at <= ({{ dbt.dateadd('hour', window_hours, 'calls.ended_at') }})
+                and inbound.started_at <= ({{ dbt_voiso.voiso_dateadd('hour', window_hours, 'calls.ended_at') }})
         )
 ),
 

@@ -12,6 +12,12 @@
   (({{ column }}) at time zone 'UTC') at time zone '{{ tz }}'
 {%- endmacro %}
 
+{#- Spark's TIMESTAMP is an instant shown in the session time zone (UTC in the profile):
+    from_utc_timestamp shifts it to the zone's wall-clock. -#}
+{% macro spark__voiso_local_timestamp(column, tz) -%}
+  from_utc_timestamp({{ column }}, '{{ tz }}')
+{%- endmacro %}
+
 {% macro default__voiso_local_timestamp(column, tz) -%}
   {{ exceptions.raise_compiler_error(
       "dbt_voiso converts time zones on duckdb and postgres only, not on " ~ target.type) }}
@@ -33,4 +39,19 @@
     boundary): the two 01:00 quarter hours of a night the clocks go back get two starts. -#}
 {% macro voiso_interval_start_utc(utc_column, local_column) -%}
   ({{ utc_column }} - ({{ local_column }} - {{ dbt_voiso.voiso_interval_start_local(local_column) }}))
+{%- endmacro %}
+
+{#- `timestamp` plus `interval` of `datepart` (hour, minute): dbt.dateadd, but on Spark,
+    whose dbt.dateadd goes through whole Unix seconds and drops the CDRs' milliseconds,
+    timestampadd. -#}
+{% macro voiso_dateadd(datepart, interval, timestamp) -%}
+  {{ return(adapter.dispatch('voiso_dateadd', 'dbt_voiso')(datepart, interval, timestamp)) }}
+{%- endmacro %}
+
+{% macro default__voiso_dateadd(datepart, interval, timestamp) -%}
+  {{ dbt.dateadd(datepart, interval, timestamp) }}
+{%- endmacro %}
+
+{% macro spark__voiso_dateadd(datepart, interval, timestamp) -%}
+  timestampadd({{ datepart }}, {{ interval }}, {{ timestamp }})
 {%- endmacro %}

@@ -7,6 +7,8 @@
 
 {% macro duckdb__voiso_type_double() -%}double{%- endmacro %}
 
+{% macro spark__voiso_type_double() -%}double{%- endmacro %}
+
 {#- `column in (...)` for a list var of strings, e.g. the answered dispositions. -#}
 {% macro voiso_in_list(column, values) -%}
   {%- if values | length == 0 -%}
@@ -53,6 +55,13 @@
   coalesce(list_has_any(cast({{ column }} as varchar[]), [
     {%- for value in values -%}'{{ value | replace("'", "''") }}'{{ ", " if not loop.last }}{%- endfor -%}
   ]), false)
+{%- endmacro %}
+
+{#- Spark's JSON reader loads a list as array<string>. -#}
+{% macro spark__voiso_has_any(column, values) -%}
+  coalesce(arrays_overlap({{ column }}, array(
+    {%- for value in values -%}'{{ value | replace("'", "''") }}'{{ ", " if not loop.last }}{%- endfor -%}
+  )), false)
 {%- endmacro %}
 
 {% macro default__voiso_has_any(column, values) -%}

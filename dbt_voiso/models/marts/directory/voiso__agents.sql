@@ -6,7 +6,7 @@
 {#- Each CDR agent's name and e-mail are those of its latest CDR (by start, then id).
     Materialized: read five times below, it would otherwise be computed (over every
     CDR) five times. -#}
-with cdr_agents as materialized (
+with cdr_agents as {{ dbt_voiso.voiso_materialized() }} (
     select
         user_id as cdr_user_id,
         user_name as cdr_name,
