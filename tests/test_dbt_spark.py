@@ -9,7 +9,8 @@ structs); DuckDB reads the same CDRs as target-duckdb lands them. Both are built
 300 finished and re-costed ones as later versions, callers of the day before calling
 back: a second JSONL file on Spark, an upsert on DuckDB) and both build incrementally.
 After each build every model on Spark equals DuckDB's row for row: every column but
-`dbt_built_at`, numbers within 1e-6, timestamps equal, JSON columns the same values.
+`dbt_built_at`, numbers within 1e-6, timestamps equal, JSON columns the same values
+(a team's id as text).
 tests/test_dbt_clocks_forward.py holds the DuckDB build of this night equal to
 tests/kpis.py's ground truth.
 """
@@ -69,7 +70,7 @@ def build(engine: str, folder: Path) -> tuple[dbt_build.Result, Built]:
 
     result = dbt_build.run(
         0, folder, engine=engine, spec=SPEC, directory=directory(), options=OPTIONS,
-        after_full=lambda: read("full", folder),
+        after_full=lambda: read("full", folder), floor=False,
     )  # fmt: skip
     read("incremental", folder)
     return result, built
@@ -85,19 +86,27 @@ def spark(tmp_path_factory: pytest.TempPathFactory) -> tuple[dbt_build.Result, B
     return build("spark", tmp_path_factory.mktemp("dbt-spark"))
 
 
-def without_nulls(value: Any) -> Any:
-    """A JSON value with its null fields left out (Spark's to_json writes none)."""
+def without_nulls(value: Any, ids_as_text: bool = False) -> Any:
+    """A JSON value with its null fields left out (Spark's to_json writes none); with
+    `ids_as_text`, each `id` as text (Spark's `users` declares a team's id text, which
+    the API leaves an integer or a string: both engines' team_id is text)."""
     if isinstance(value, dict):
-        return {k: without_nulls(v) for k, v in value.items() if v is not None}
+        return {
+            k: str(v) if k == "id" and ids_as_text else without_nulls(v, ids_as_text)
+            for k, v in value.items()
+            if v is not None
+        }
     if isinstance(value, list):
-        return [without_nulls(v) for v in value]
+        return [without_nulls(v, ids_as_text) for v in value]
     return value
 
 
 def canonical(row: dict[str, Any]) -> dict[str, Any]:
     """A row as the engines are compared: `dbt_built_at` left out, JSON text parsed."""
     return {
-        column: without_nulls(json.loads(value)) if column.endswith("_json") and value else value
+        column: without_nulls(json.loads(value), column.endswith("teams_json"))
+        if column.endswith("_json") and value
+        else value
         for column, value in row.items()
         if column != "dbt_built_at"
     }
@@ -141,14 +150,14 @@ def test_the_data_crosses_the_night_and_the_hour_changed_cdrs(
     its latest version (from two files where the CDR was landed twice)."""
     result, built = spark
     assert result.new_cdrs > 20
-    assert result.changed_cdrs > 100
+    assert result.changed_cdrs > 50
     assert result.callbacks >= 10
     staged = built["incremental"]["stg_voiso__cdrs"]
     assert len(staged) == result.cdrs == len({row["cdr_id"] for row in staged})
     assert len(built["full"]["stg_voiso__cdrs"]) == result.cdrs - result.new_cdrs
     open_then = {r["cdr_id"] for r in built["full"]["stg_voiso__cdrs"] if r["ended_at"] is None}
     still_open = {r["cdr_id"] for r in staged if r["ended_at"] is None}
-    assert len(open_then - still_open) >= 250  # the later versions won
+    assert len(open_then - still_open) >= result.changed_cdrs // 2  # the later versions won
     days = {row["local_date"] for row in built["incremental"]["voiso__queue_daily"]}
     assert "2026-03-08" in days
     assert built["incremental"]["voiso__agent_teams"]  # the directory was read
@@ -157,11 +166,10 @@ def test_the_data_crosses_the_night_and_the_hour_changed_cdrs(
 def test_the_incremental_build_on_spark_overwrote_only_some_days(
     spark: tuple[dbt_build.Result, Built],
 ) -> None:
-    """Spark's CDR and daily models are partitioned by day: the incremental build
-    rewrote the days of the changed CDRs and of the callbacks, and kept the others (the
-    full build's `dbt_built_at`)."""
+    """Spark's CDR models are partitioned by day: the incremental build rewrote the
+    days of the changed CDRs, and kept the others (the full build's `dbt_built_at`)."""
     built = spark[1]["incremental"]
-    for model in ("stg_voiso__cdrs", "voiso__calls", "voiso__queue_daily"):
+    for model in ("stg_voiso__cdrs", "voiso__calls"):
         built_at = {row["local_date"]: row["dbt_built_at"] for row in built[model]}
         runs = Counter(built_at.values())
         assert len(runs) == 2, (model, runs)

@@ -13,12 +13,13 @@
   {{ config(materialized='incremental', unique_key=unique_key, incremental_strategy='delete+insert') }}
 {%- endmacro %}
 
-{#- Spark's parquet tables take no delete: each CDR model is partitioned by its local day,
+{#- Spark's parquet tables (dbt-spark's default format; Delta on Databricks) take no
+    delete: each CDR model is partitioned by its local day,
     and an incremental build overwrites the days it builds, whole (stg_voiso__cdrs builds
     every CDR of the days its changed CDRs fall in: voiso_cdrs_to_build_again). -#}
 {% macro spark__voiso_incremental_config(unique_key) -%}
   {{ config(materialized='incremental', incremental_strategy='insert_overwrite',
-            partition_by=['local_date'], file_format='parquet') }}
+            partition_by=['local_date']) }}
 {%- endmacro %}
 
 {#- The daily and interval models' config: every row of a rebuilt day or interval
@@ -38,10 +39,10 @@
     than the whole table. -#}
 {% macro spark__voiso_incremental_grain_config(grain) -%}
   {%- if grain == 'interval_start_utc' -%}
-    {{ config(materialized='table', file_format='parquet') }}
+    {{ config(materialized='table') }}
   {%- else -%}
     {{ config(materialized='incremental', incremental_strategy='insert_overwrite',
-              partition_by=[grain], file_format='parquet') }}
+              partition_by=[grain]) }}
   {%- endif -%}
 {%- endmacro %}
 
