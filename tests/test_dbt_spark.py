@@ -12,7 +12,8 @@ After each build every model on Spark equals DuckDB's row for row: every column 
 `dbt_built_at`, numbers within 1e-6, timestamps equal, JSON columns the same values
 (a team's id as text).
 tests/test_dbt_clocks_forward.py holds the DuckDB build of this night equal to
-tests/kpis.py's ground truth.
+tests/kpis.py's ground truth. Last, the way a user runs it: Meltano runs the tap into
+target-jsonl and the `dbt-spark` utility's `create-sources` and `build` over its files.
 """
 
 from __future__ import annotations
@@ -26,8 +27,11 @@ from typing import Any
 import pytest
 
 from benchmarks import dbt_build
+from tests.conftest import sim_server
 from tests.test_dbt import duckdb_rows
 from tests.test_dbt_clocks_forward import ZONE
+from tests.test_meltano import jsonl_ids, meltano
+from voiso_simulator import serving
 from voiso_simulator.data import Dataset, DatasetSpec
 from voiso_simulator.directory import Directory
 
@@ -175,3 +179,23 @@ def test_the_incremental_build_on_spark_overwrote_only_some_days(
         assert len(runs) == 2, (model, runs)
         rebuilt = max(runs)  # the later build's time
         assert 0 < runs[rebuilt] < len(built_at), (model, runs)
+
+
+def test_meltano_runs_the_tap_into_jsonl_and_builds_the_package_on_spark(tmp_path: Path) -> None:
+    """The way a user runs it: `meltano run tap-voiso target-jsonl dbt-spark:create-sources
+    dbt-spark:build` against the simulator, the utility's settings pointing Spark and the
+    JSONL folder at `tmp_path`; the build (models, data and unit tests) passes, and
+    staging holds each CDR target-jsonl wrote, once."""
+    env = {
+        "DBT_SPARK_SPARK_DIR": str(tmp_path / "spark"),
+        "DBT_SPARK_JSONL_PATH": str(tmp_path / "jsonl"),
+        "DBT_SPARK_VARS": json.dumps(OPTIONS),
+    }
+    with serving(sim_server(records=400, seed=5, span_days=3, burst=0)) as server:
+        steps = ("tap-voiso", "target-jsonl", "dbt-spark:create-sources", "dbt-spark:build")
+        meltano(tmp_path, server, "run", *steps, **env)
+        served = {record["id"] for record in server.simulator.visible_records()}
+    landed = jsonl_ids(tmp_path / "jsonl" / "cdrs.jsonl")
+    assert set(landed) == served
+    staged = dbt_build.Spark(tmp_path).model_rows("voiso_analytics", ("stg_voiso__cdrs",))
+    assert sorted(row["cdr_id"] for row in staged["stg_voiso__cdrs"]) == sorted(served)
