@@ -3,6 +3,7 @@
     .venv/bin/python -m benchmarks.dbt_build                 # 1,000,000 CDRs
     .venv/bin/python -m benchmarks.dbt_build --records 20000 --keep /tmp/bench
     .venv/bin/python -m benchmarks.dbt_build --records 100000 --engine snowflake  # fakesnow
+    .venv/bin/python -m benchmarks.dbt_build --records 100000 --engine spark
 
 The simulator's realistic CDRs (30 days ending on a weekday at 15:00 UTC, the afternoon
 peak) are written straight into a DuckDB `voiso.cdrs` table shaped like the one
@@ -16,6 +17,13 @@ would; then `dbt run` (incremental, timed); then a `dbt run` that selects no mod
 what any dbt command costs here before and after its models).
 tests/test_dbt_incremental.py runs the same at 20,000 CDRs and holds the incremental
 result equal to a full refresh, model by model.
+
+`--engine snowflake`: the same CDRs in fakesnow's server, tables laid out as MeltanoLabs
+target-snowflake writes them (benchmarks/snowflake.py), built by dbt-snowflake.
+`--engine spark`: the same CDRs as target-jsonl writes them (`cdrs.jsonl`, then the
+hour's, new and changed versions, as a second file), read by Spark through the tables
+`dbt run-operation voiso_spark_create_sources` creates, built by dbt-spark's `session`
+method (tests/test_dbt_spark.py holds its models equal to DuckDB's).
 """
 
 from __future__ import annotations
@@ -28,6 +36,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,6 +49,8 @@ ROOT = Path(__file__).resolve().parents[1]
 DUCKDB_PYTHON = ROOT / ".meltano" / "loaders" / "target-duckdb" / "venv" / "bin" / "python"
 DBT = ROOT / ".meltano" / "utilities" / "dbt-duckdb" / "venv" / "bin" / "dbt"
 DBT_POSTGRES = ROOT / ".meltano" / "utilities" / "dbt-postgres" / "venv" / "bin" / "dbt"
+DBT_SPARK = ROOT / ".meltano" / "utilities" / "dbt-spark" / "venv" / "bin" / "dbt"
+SPARK_PYTHON = DBT_SPARK.parent / "python"
 START = "2026-02-02T15:00:00Z"  # a Monday: 30 days on, Wednesday 15:00 UTC
 HOUR_MS = 3_600_000
 # target-duckdb's table for the tap's `cdrs` stream (read back from a test run's file).
@@ -71,13 +82,59 @@ MODELS = (
 )  # fmt: skip
 
 
+@dataclass(frozen=True)
+class Spark:
+    """A Spark warehouse of dbt-spark's `session` method in `folder`: Spark's directory
+    (warehouse and metastore, the profile's DBT_SPARK_DIR) and the folder target-jsonl
+    writes (`jsonl`, DBT_SPARK_JSONL_PATH)."""
+
+    folder: Path
+
+    @property
+    def spark_dir(self) -> Path:
+        return self.folder / "spark"
+
+    @property
+    def jsonl(self) -> Path:
+        return self.folder / "jsonl"
+
+    def land(self, stream: str, rows: list[dict], suffix: str = "") -> None:
+        """Rows as target-jsonl writes them: each record as the tap emits it, one line,
+        into `<stream><suffix>.jsonl` (a suffix: its do_timestamp_file's second file)."""
+        self.jsonl.mkdir(parents=True, exist_ok=True)
+        with (self.jsonl / f"{stream}{suffix}.jsonl").open("w") as out:
+            out.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+
+    def model_rows(self, schema: str, models: tuple[str, ...]) -> dict[str, list[dict]]:
+        """Each model's rows (dicts) as Spark reads the parquet files dbt-spark wrote
+        (partition columns typed from their folders' names)."""
+        code = (
+            "import decimal, json, sys\n"
+            "from pyspark.sql import SparkSession\n"
+            "spark = (SparkSession.builder.config('spark.sql.session.timeZone', 'UTC')\n"
+            "         .config('spark.ui.enabled', 'false').getOrCreate())\n"
+            "out = {}\n"
+            "for model in sys.argv[2:]:\n"
+            "    rows = spark.read.parquet(f'{sys.argv[1]}/{model}').collect()\n"
+            "    out[model] = [{k: float(v) if isinstance(v, decimal.Decimal) else v\n"
+            "                   for k, v in r.asDict().items()} for r in rows]\n"
+            "print(json.dumps(out, default=str))\n"
+        )
+        tables = self.spark_dir / "warehouse" / f"{schema}.db"
+        result = subprocess.run(
+            [str(SPARK_PYTHON), "-c", code, str(tables), *models],
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        return json.loads(result.stdout.splitlines()[-1])
+
+
 def write_rows(path: Path, rows: list[dict]) -> None:
     """CDRs as newline-delimited JSON, timestamps as target-duckdb lands them (naive UTC)."""
     with path.open("w") as out:
         for row in rows:
             record = dict(row)
             for name in ("started_at", "ended_at"):
-                if record[name]:
+                if record.get(name):
                     record[name] = record[name].replace("T", " ").rstrip("Z")
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
 
@@ -98,17 +155,25 @@ def duckdb(database: Path, script: str) -> str:
 
 
 def dbt(
-    database: Path | int | Snowflake, target: Path, *args: str, schema: str = "voiso_analytics"
+    database: Path | int | Snowflake | Spark,
+    target: Path,
+    *args: str,
+    schema: str = "voiso_analytics",
 ) -> float:
     """Seconds one dbt command took as a process (it must succeed); what dbt itself counts
     (its run_results' elapsed time, without start-up and parsing) goes to `ELAPSED`.
 
     `database`: a DuckDB file, the port of a PostgreSQL on loopback (dbt-postgres, the
-    profile's other defaults: database `voiso`, user `postgres`), or a fakesnow server
-    (dbt-snowflake)."""
+    profile's other defaults: database `voiso`, user `postgres`), a fakesnow server
+    (dbt-snowflake), or a Spark (dbt-spark)."""
     if isinstance(database, Snowflake):
         executable = DBT_SNOWFLAKE
         warehouse = database.env(schema)
+    elif isinstance(database, Spark):
+        executable = DBT_SPARK
+        warehouse = {"DBT_TARGET": "spark", "DBT_SPARK_DIR": str(database.spark_dir),
+                     "DBT_SPARK_JSONL_PATH": str(database.jsonl),
+                     "DBT_SPARK_SCHEMA": schema}  # fmt: skip
     elif isinstance(database, int):
         executable = DBT_POSTGRES
         warehouse = {"DBT_TARGET": "postgres", "DBT_POSTGRES_PORT": str(database),
@@ -196,6 +261,19 @@ def calling_back(first: list[dict], last_hour: list[dict], cut: int, count: int 
     return len(pairs)
 
 
+# target-duckdb's tables for the tap's directory streams that dbt_voiso reads (objects
+# and lists as JSON), for `run(directory=...)`.
+DIRECTORY_COLUMNS = {
+    "users": "{id: 'VARCHAR', name: 'VARCHAR', email: 'VARCHAR', sip_account: 'VARCHAR',"
+    " extension: 'VARCHAR', caller_id: 'VARCHAR', employee_id: 'VARCHAR', timezone: 'VARCHAR',"
+    " security_access_group: 'JSON', teams: 'JSON', supervised_teams: 'JSON'}",
+    "campaigns": "{id: 'BIGINT', name: 'VARCHAR', status: 'VARCHAR', strategy: 'VARCHAR',"
+    " dial_level: 'DOUBLE', created_at: 'TIMESTAMP', updated_at: 'TIMESTAMP'}",
+}
+# The second file target-jsonl writes with `do_timestamp_file` (a later run's).
+HOUR_SUFFIX = "-20260304T150000"
+
+
 @dataclass
 class Result:
     """What one benchmark run measured."""
@@ -208,18 +286,30 @@ class Result:
     incremental_seconds: float
     full_models_seconds: float  # dbt's elapsed time: the models' SQL, no start-up
     incremental_models_seconds: float
-    floor_seconds: float  # a `dbt run` that builds nothing: start-up, parsing, exit
-    database: Path
+    floor_seconds: float  # a `dbt run` that builds no model: start-up, parsing, exit
+    database: Path  # the DuckDB file (engine duckdb)
+    spark: Spark | None = None  # the Spark warehouse (engine spark)
 
 
-def run(records: int, folder: Path, changed: int = 300, engine: str = "duckdb") -> Result:
-    """Load all but the last hour, build in full, add the hour, build incrementally.
+def now() -> str:
+    """The time, as a loader stamps its batch (naive UTC)."""
+    return datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
 
-    `engine`: `duckdb` (a file shaped like target-duckdb's), or `snowflake` (fakesnow's
-    server, tables shaped like target-snowflake's: benchmarks/snowflake.py)."""
-    spec = DatasetSpec(
-        records=records, seed=11, start=START, span_days=30, burst=0, profile="realistic"
-    )
+
+@dataclass
+class Landings:
+    """The CDRs of a data set as two loads land them: all but the last hour's (some
+    still open), then the hour's and the later versions of the changed ones."""
+
+    first: list[dict]
+    hour: list[dict]
+    new_cdrs: int
+    changed_cdrs: int
+    callbacks: int
+
+
+def landings(spec: DatasetSpec, changed: int = 300) -> Landings:
+    """Split the data set's CDRs at an hour before the last start (see the docstring)."""
     data = Dataset(spec)
     cut = data.started[-1] - HOUR_MS
     rows = []
@@ -229,57 +319,99 @@ def run(records: int, folder: Path, changed: int = 300, engine: str = "duckdb") 
         rows.append(record)
     first = [r for r, s in zip(rows, data.started, strict=True) if s < cut]
     last_hour = rows[len(first) :]
-    folder.mkdir(parents=True, exist_ok=True)
-    database = folder / "warehouse.duckdb"
-    database.unlink(missing_ok=True)
     later = changed_later(first, cut, changed)
     callbacks = calling_back(first, last_hour, cut)
-    write_rows(folder / "first.json", first)
-    write_rows(folder / "hour.json", last_hour + later)
-    if engine == "snowflake":
-        with fakesnow_server() as server:
-            timed = build(
-                server, lambda path: server.load(path, "CDRS", SNOWFLAKE_CDRS, now()), folder
-            )
-            ((staged,),) = server.sql("SELECT count(*) FROM VOISO_ANALYTICS.STG_VOISO__CDRS")
-            if staged != len(rows):  # the builds took every CDR
-                raise RuntimeError(f"{staged} CDRs staged of {len(rows)}")
-    else:
+    return Landings(first, last_hour + later, len(last_hour), len(later), callbacks)
 
-        def load(path: Path) -> None:
-            create = CREATE if path.name == "first.json" else ""
-            duckdb(database, create + LOAD.format(path=path, columns=COLUMNS)
-                   + ";\nSELECT count(*) FROM voiso.cdrs")  # fmt: skip
 
-        timed = build(database, load, folder)
-    full, incremental, floor = timed
-    full_models, incremental_models = ELAPSED[-3:-1]
+def load_duckdb(database: Path, folder: Path, name: str, rows: list[dict], first: bool) -> None:
+    """CDRs into `voiso.cdrs` as target-duckdb's upsert lands them (the table created first)."""
+    write_rows(folder / name, rows)
+    create = CREATE if first else ""
+    duckdb(database, create + LOAD.format(path=folder / name, columns=COLUMNS)
+           + ";\nSELECT count(*) FROM voiso.cdrs")  # fmt: skip
+
+
+def run(
+    records: int,
+    folder: Path,
+    changed: int = 300,
+    engine: str = "duckdb",
+    spec: DatasetSpec | None = None,
+    directory: dict[str, list[dict]] | None = None,
+    options: dict | None = None,
+    after_full: Callable[[], None] | None = None,
+    floor: bool = True,
+) -> Result:
+    """Load all but the last hour, build in full, add the hour, build incrementally.
+    `spec`: another data set than `records` realistic CDRs over 30 days; `directory`:
+    rows of `users` and `campaigns` landed with the first load; `options`: dbt vars;
+    `after_full`: called after the full build (to read it); `floor`: time a run of no
+    model too (else its time is 0). `engine`: `duckdb` (a file shaped like
+    target-duckdb's), `snowflake` (fakesnow's server, tables shaped like
+    target-snowflake's: benchmarks/snowflake.py) or `spark` (target-jsonl's files)."""
+    spec = spec or DatasetSpec(
+        records=records, seed=11, start=START, span_days=30, burst=0, profile="realistic"
+    )
+    land = landings(spec, changed)
+    folder.mkdir(parents=True, exist_ok=True)
+    database = folder / "warehouse.duckdb"
+    spark = Spark(folder) if engine == "spark" else None
+    chosen = ("--vars", json.dumps(options)) if options else ()
+    with ExitStack() as stack:
+        warehouse: Path | Snowflake | Spark = database
+        if engine == "snowflake":
+            if directory:
+                raise ValueError("directory rows: engines duckdb and spark only")
+            server = stack.enter_context(fakesnow_server())
+            warehouse = server
+            write_rows(folder / "first.json", land.first)
+            server.load(folder / "first.json", "CDRS", SNOWFLAKE_CDRS, now())
+        elif spark:
+            warehouse = spark
+            shutil.rmtree(spark.folder / "spark", ignore_errors=True)
+            shutil.rmtree(spark.jsonl, ignore_errors=True)
+            spark.land("cdrs", land.first)
+            for stream, rows in (directory or {}).items():
+                spark.land(stream, rows)
+            streams = json.dumps({"streams": ["cdrs", *(directory or {})]})
+            dbt(spark, folder, "run-operation", "voiso_spark_create_sources", "--args", streams)
+        else:
+            database.unlink(missing_ok=True)
+            load_duckdb(database, folder, "first.json", land.first, first=True)
+            for stream, rows in (directory or {}).items():
+                write_rows(folder / f"{stream}.json", rows)
+                duckdb(database, f"CREATE TABLE voiso.{stream} AS SELECT * FROM read_json("  # noqa: S608
+                       f"'{folder / stream}.json', format = 'newline_delimited',"
+                       f" columns = {DIRECTORY_COLUMNS[stream]});\nSELECT 1")  # fmt: skip
+        full = dbt(warehouse, folder, "run", "--full-refresh", *chosen)
+        if after_full:
+            after_full()
+        if isinstance(warehouse, Snowflake):
+            write_rows(folder / "hour.json", land.hour)
+            warehouse.load(folder / "hour.json", "CDRS", SNOWFLAKE_CDRS, now())
+        elif spark:
+            spark.land("cdrs", land.hour, suffix=HOUR_SUFFIX)
+        else:
+            load_duckdb(database, folder, "hour.json", land.hour, first=False)
+        incremental = dbt(warehouse, folder, "run", *chosen)
+        # What any `dbt run` costs here before and after its models: one that selects none.
+        nothing = (
+            dbt(warehouse, folder, "run", "--select", "tag:voiso_no_such_tag") if floor else 0.0
+        )
+        full_models, incremental_models = ELAPSED[-3:-1] if floor else ELAPSED[-2:]
+        if isinstance(warehouse, Snowflake):
+            ((staged,),) = warehouse.sql("SELECT count(*) FROM VOISO_ANALYTICS.STG_VOISO__CDRS")
+            if staged != len(land.first) + land.new_cdrs:  # the builds took every CDR
+                raise RuntimeError(f"{staged} CDRs staged of {len(land.first) + land.new_cdrs}")
     return Result(
-        cdrs=len(rows), new_cdrs=len(last_hour), changed_cdrs=len(later), callbacks=callbacks,
+        cdrs=len(land.first) + land.new_cdrs, new_cdrs=land.new_cdrs,
+        changed_cdrs=land.changed_cdrs, callbacks=land.callbacks,
         full_seconds=full, incremental_seconds=incremental,
         full_models_seconds=full_models, incremental_models_seconds=incremental_models,
-        floor_seconds=floor,
-        database=database,
+        floor_seconds=nothing,
+        database=database, spark=spark,
     )  # fmt: skip
-
-
-def now() -> str:
-    """The time, as a loader stamps its batch (naive UTC)."""
-    return datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-
-
-def build(
-    warehouse: Path | Snowflake, load: Callable[[Path], None], folder: Path
-) -> tuple[float, float, float]:
-    """Seconds of the full build of `first.json`, the incremental one after `hour.json`,
-    and a `dbt run` that builds nothing (start-up, parsing, exit)."""
-    load(folder / "first.json")
-    full = dbt(warehouse, folder, "run", "--full-refresh")
-    load(folder / "hour.json")
-    incremental = dbt(warehouse, folder, "run")
-    # What any `dbt run` costs here before and after its models: one that selects none.
-    floor = dbt(warehouse, folder, "run", "--select", "tag:voiso_no_such_tag")
-    return full, incremental, floor
 
 
 def main() -> None:
@@ -287,7 +419,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--records", type=int, default=1_000_000)
     parser.add_argument("--keep", type=Path, help="build in this folder and keep it")
-    parser.add_argument("--engine", choices=("duckdb", "snowflake"), default="duckdb")
+    parser.add_argument("--engine", choices=("duckdb", "snowflake", "spark"), default="duckdb")
     args = parser.parse_args()
     folder = args.keep or Path(tempfile.mkdtemp(prefix="dbt-bench-"))
     result = run(args.records, folder, engine=args.engine)

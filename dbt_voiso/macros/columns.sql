@@ -31,18 +31,3 @@
 {% macro default__voiso_source_column(name) -%}{{ adapter.quote(name) }}{%- endmacro %}
 
 {% macro snowflake__voiso_source_column(name) -%}{{ adapter.quote(name | upper) }}{%- endmacro %}
-
-{#- `materialized` after a CTE's `as` where the warehouse takes it (DuckDB, PostgreSQL
-    12+: computed once however often it is read); nothing elsewhere. -#}
-{% macro voiso_materialized() -%}
-  {{ return(adapter.dispatch('voiso_materialized', 'dbt_voiso')()) }}
-{%- endmacro %}
-
-{% macro default__voiso_materialized() -%}{%- endmacro %}
-
-{% macro duckdb__voiso_materialized() -%}materialized{%- endmacro %}
-
-{% macro postgres__voiso_materialized() -%}materialized{%- endmacro %}
-
-{#- Redshift, which dbt dispatches to postgres__ macros after its own, takes none. -#}
-{% macro redshift__voiso_materialized() -%}{%- endmacro %}

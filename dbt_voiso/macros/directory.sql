@@ -92,6 +92,9 @@
 
 {% macro redshift__voiso_type_json() -%}super{%- endmacro %}
 
+{#- Spark has no JSON type: JSON text. -#}
+{% macro spark__voiso_type_json() -%}string{%- endmacro %}
+
 {#- A JSON, jsonb or jsonb[] column as one JSON value (an array stays an array). -#}
 {% macro voiso_to_json(column) -%}
   {{ return(adapter.dispatch('voiso_to_json', 'dbt_voiso')(column)) }}
@@ -108,6 +111,9 @@
 {% macro bigquery__voiso_to_json(column) -%}{{ column }}{%- endmacro %}
 
 {% macro redshift__voiso_to_json(column) -%}{{ column }}{%- endmacro %}
+
+{#- Spark: a struct or an array (of structs) as its JSON text. -#}
+{% macro spark__voiso_to_json(column) -%}to_json({{ column }}){%- endmacro %}
 
 {#- The elements of a JSON array column, one row each (a set-returning expression for a
     select list): no rows when the value is NULL or not an array. -#}
@@ -152,4 +158,10 @@
 {% macro redshift__voiso_json_array_rows(columns, column, alias, relation) -%}
     select {{ columns }}, element as {{ alias }}
     from {{ relation }} as source, source.{{ column }} as element
+{%- endmacro %}
+
+{#- Spark: the JSON text of each element (`array<string>` keeps an object as its text);
+    from_json gives NULL, so no rows, for anything but an array. -#}
+{% macro spark__voiso_json_array_elements(column) -%}
+  explode(from_json({{ column }}, 'array<string>'))
 {%- endmacro %}

@@ -4,12 +4,31 @@
     the CDR models the CDRs rebuilt, the daily and interval models their days and
     intervals, whole. -#}
 
-{#- The CDR models' config: merged on their id (delete+insert; BigQuery: merge). On
-    Snowflake the rows to merge are first written to a transient table
-    (`tmp_relation_type`: no session-scoped temporary table, no fail-safe storage). -#}
+{#- The CDR models' config: merged on their id. -#}
 {% macro voiso_incremental_config(unique_key) -%}
-  {{ config(materialized='incremental', unique_key=unique_key,
-            incremental_strategy=dbt_voiso.voiso_incremental_strategy(), tmp_relation_type='transient') }}
+  {{ return(adapter.dispatch('voiso_incremental_config', 'dbt_voiso')(unique_key)) }}
+{%- endmacro %}
+
+{#- delete+insert. On Snowflake the rows to merge are first written to a transient table
+    (`tmp_relation_type`, which other adapters ignore: no session-scoped temporary
+    table, no fail-safe storage). -#}
+{% macro default__voiso_incremental_config(unique_key) -%}
+  {{ config(materialized='incremental', unique_key=unique_key, incremental_strategy='delete+insert',
+            tmp_relation_type='transient') }}
+{%- endmacro %}
+
+{#- BigQuery has no delete+insert: merge on the id. -#}
+{% macro bigquery__voiso_incremental_config(unique_key) -%}
+  {{ config(materialized='incremental', unique_key=unique_key, incremental_strategy='merge') }}
+{%- endmacro %}
+
+{#- Spark's parquet tables (dbt-spark's default format; Delta on Databricks) take no
+    delete: each CDR model is partitioned by its local day,
+    and an incremental build overwrites the days it builds, whole (stg_voiso__cdrs builds
+    every CDR of the days its changed CDRs fall in: voiso_cdrs_to_build_again). -#}
+{% macro spark__voiso_incremental_config(unique_key) -%}
+  {{ config(materialized='incremental', incremental_strategy='insert_overwrite',
+            partition_by=['local_date']) }}
 {%- endmacro %}
 
 {#- The daily and interval models' config: every row of a rebuilt day or interval
@@ -17,25 +36,31 @@
     BigQuery has no delete+insert, and a merge on a key many rows share fails: there
     these models are tables, built anew every run. -#}
 {% macro voiso_incremental_grain_config(grain) -%}
-  {{ config(materialized=dbt_voiso.voiso_grain_materialization(), unique_key=grain,
-            incremental_strategy='delete+insert', tmp_relation_type='transient') }}
+  {{ return(adapter.dispatch('voiso_incremental_grain_config', 'dbt_voiso')(grain)) }}
 {%- endmacro %}
 
-{% macro voiso_incremental_strategy() -%}
-  {{ return(adapter.dispatch('voiso_incremental_strategy', 'dbt_voiso')()) }}
+{% macro default__voiso_incremental_grain_config(grain) -%}
+  {{ config(materialized='incremental', unique_key=grain, incremental_strategy='delete+insert',
+            tmp_relation_type='transient') }}
 {%- endmacro %}
 
-{% macro default__voiso_incremental_strategy() -%}{{ return('delete+insert') }}{%- endmacro %}
-
-{% macro bigquery__voiso_incremental_strategy() -%}{{ return('merge') }}{%- endmacro %}
-
-{% macro voiso_grain_materialization() -%}
-  {{ return(adapter.dispatch('voiso_grain_materialization', 'dbt_voiso')()) }}
+{% macro bigquery__voiso_incremental_grain_config(grain) -%}
+  {{ config(materialized='table') }}
 {%- endmacro %}
 
-{% macro default__voiso_grain_materialization() -%}{{ return('incremental') }}{%- endmacro %}
-
-{% macro bigquery__voiso_grain_materialization() -%}{{ return('table') }}{%- endmacro %}
+{#- Spark: partitioned by the grain, whose rebuilt partitions an incremental build
+    overwrites (dynamic partition overwrite: the same rows delete+insert leaves). The
+    interval models are tables, built whole each run: a partition per quarter hour is
+    thousands of small files and metastore entries (2,880 in 30 days), slower to write
+    than the whole table. -#}
+{% macro spark__voiso_incremental_grain_config(grain) -%}
+  {%- if grain == 'interval_start_utc' -%}
+    {{ config(materialized='table') }}
+  {%- else -%}
+    {{ config(materialized='incremental', incremental_strategy='insert_overwrite',
+              partition_by=[grain]) }}
+  {%- endif -%}
+{%- endmacro %}
 
 {#- This run's start, in UTC without a zone: every row it writes has it as `dbt_built_at`. -#}
 {% macro voiso_built_at() -%}
@@ -91,7 +116,7 @@
     {%- if last is none -%}
       (1 = 1)
     {%- else -%}
-      ({{ column }} > least({{ last }}, {{ dbt.dateadd('microsecond', -1, dbt_voiso.voiso_built_at()) }}))
+      ({{ column }} > least({{ last }}, {{ dbt_voiso.voiso_dateadd('microsecond', -1, dbt_voiso.voiso_built_at()) }}))
     {%- endif -%}
   {%- else -%}
     (1 = 1)
@@ -137,4 +162,29 @@
       or {{ loaded }} > {{ landed }}
       {%- endif %})
   {%- endif -%}
+{%- endmacro %}
+
+{#- On an incremental build of `stg_voiso__cdrs`, the condition a landed row is read on:
+    every version of each CDR to build again (`changed_ids`, a query of ids), so that
+    the latest still wins; the earliest start among them (`earliest`, a constant)
+    spares DuckDB reading older rows. -#}
+{% macro voiso_cdrs_to_build_again(source_relation, changed_ids, earliest) -%}
+  {{ return(adapter.dispatch('voiso_cdrs_to_build_again', 'dbt_voiso')(source_relation, changed_ids, earliest)) }}
+{%- endmacro %}
+
+{% macro default__voiso_cdrs_to_build_again(source_relation, changed_ids, earliest) -%}
+    cast(id as {{ dbt.type_string() }}) in ({{ changed_ids }})
+        and cast(started_at as {{ dbt.type_timestamp() }}) >= {{ earliest if earliest is not none else 'null' }}
+{%- endmacro %}
+
+{#- Spark: every CDR of the local days the changed CDRs started on, since the CDR models
+    overwrite whole days (spark__voiso_incremental_config). -#}
+{% macro spark__voiso_cdrs_to_build_again(source_relation, changed_ids, earliest) -%}
+  {%- set day -%}
+    cast({{ dbt_voiso.voiso_local_timestamp('cast(started_at as ' ~ dbt.type_timestamp() ~ ')') }} as date)
+  {%- endset -%}
+    {{ day }} in (
+        select {{ day }} from {{ source_relation }}
+        where cast(id as {{ dbt.type_string() }}) in ({{ changed_ids }})
+    )
 {%- endmacro %}

@@ -30,11 +30,29 @@
   nullif(json_extract_path_text(json_serialize({{ column }}), '{{ path.split('.') | join("', '") }}'), '')
 {%- endmacro %}
 
+{#- Spark: the column holds JSON text (see voiso_landed_json). -#}
+{% macro spark__voiso_json_text(column, path) -%}
+  get_json_object({{ column }}, '$.{{ path }}')
+{%- endmacro %}
+
 {% macro default__voiso_json_text(column, path) -%}
   {{ exceptions.raise_compiler_error(
-      "dbt_voiso reads JSON on duckdb, postgres, snowflake, bigquery and redshift only, not on "
+      "dbt_voiso reads JSON on duckdb, postgres, snowflake, spark, bigquery and redshift only, not on "
       ~ target.type) }}
 {%- endmacro %}
+
+{#- A landed object column (`data`, `user`, `from`, `to`) as the JSON value the path
+    macros read: as it is where the loader lands JSON (DuckDB JSON, PostgreSQL jsonb);
+    on Spark, whose JSON reader loads an object as a struct, its JSON text (`to_json`
+    writes each number as the shortest text that reads back as the same double, and
+    leaves out null fields, which read NULL as missing ones do). -#}
+{% macro voiso_landed_json(column) -%}
+  {{ return(adapter.dispatch('voiso_landed_json', 'dbt_voiso')(column)) }}
+{%- endmacro %}
+
+{% macro default__voiso_landed_json(column) -%}{{ column }}{%- endmacro %}
+
+{% macro spark__voiso_landed_json(column) -%}to_json({{ column }}){%- endmacro %}
 
 {#- A JSON number as a double. -#}
 {% macro voiso_json_number(column, path) -%}

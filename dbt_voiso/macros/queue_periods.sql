@@ -90,7 +90,7 @@ from periods
         inner join {{ ref('voiso__calls') }} as arrived
             on arrived.from_phone_number = earlier.from_phone_number
             and arrived.started_at > earlier.ended_at
-            and arrived.started_at <= ({{ dbt.dateadd('hour', var('voiso_repeat_window_hours', 24), 'earlier.ended_at') }})
+            and arrived.started_at <= ({{ dbt_voiso.voiso_dateadd('hour', var('voiso_repeat_window_hours', 24), 'earlier.ended_at') }})
         where earlier.direction = 'inbound' and earlier.is_answered and arrived.direction = 'inbound'
             and {{ dbt_voiso.voiso_built_since_last_build('arrived.dbt_built_at') }}
 {%- endmacro %}
@@ -109,7 +109,7 @@ from periods
             where inbound.direction = 'inbound'
                 and inbound.from_phone_number = {{ calls }}.from_phone_number
                 and inbound.started_at > {{ calls }}.ended_at
-                and inbound.started_at <= ({{ dbt.dateadd('hour', var('voiso_repeat_window_hours', 24), calls ~ '.ended_at') }})
+                and inbound.started_at <= ({{ dbt_voiso.voiso_dateadd('hour', var('voiso_repeat_window_hours', 24), calls ~ '.ended_at') }})
         )
 {%- endmacro %}
 

@@ -26,9 +26,15 @@
   datetime({{ column }}, '{{ tz }}')
 {%- endmacro %}
 
+{#- Spark's TIMESTAMP is an instant shown in the session time zone (UTC in the profile):
+    from_utc_timestamp shifts it to the zone's wall-clock. -#}
+{% macro spark__voiso_local_timestamp(column, tz) -%}
+  from_utc_timestamp({{ column }}, '{{ tz }}')
+{%- endmacro %}
+
 {% macro default__voiso_local_timestamp(column, tz) -%}
   {{ exceptions.raise_compiler_error(
-      "dbt_voiso converts time zones on duckdb, postgres, snowflake, bigquery and redshift only, not on "
+      "dbt_voiso converts time zones on duckdb, postgres, snowflake, spark, bigquery and redshift only, not on "
       ~ target.type) }}
 {%- endmacro %}
 
@@ -66,4 +72,19 @@
 
 {% macro bigquery__voiso_interval_start_utc(utc_column, local_column) -%}
   timestamp_sub({{ utc_column }}, interval datetime_diff({{ local_column }}, {{ dbt_voiso.voiso_interval_start_local(local_column) }}, microsecond) microsecond)
+{%- endmacro %}
+
+{#- `timestamp` plus `interval` of `datepart` (hour, minute): dbt.dateadd, but on Spark,
+    whose dbt.dateadd goes through whole Unix seconds and drops the CDRs' milliseconds,
+    timestampadd. -#}
+{% macro voiso_dateadd(datepart, interval, timestamp) -%}
+  {{ return(adapter.dispatch('voiso_dateadd', 'dbt_voiso')(datepart, interval, timestamp)) }}
+{%- endmacro %}
+
+{% macro default__voiso_dateadd(datepart, interval, timestamp) -%}
+  {{ dbt.dateadd(datepart, interval, timestamp) }}
+{%- endmacro %}
+
+{% macro spark__voiso_dateadd(datepart, interval, timestamp) -%}
+  timestampadd({{ datepart }}, {{ interval }}, {{ timestamp }})
 {%- endmacro %}

@@ -9,6 +9,8 @@
 
 {% macro bigquery__voiso_type_double() -%}float64{%- endmacro %}
 
+{% macro spark__voiso_type_double() -%}double{%- endmacro %}
+
 {#- `column in (...)` for a list var of strings, e.g. the answered dispositions. -#}
 {% macro voiso_in_list(column, values) -%}
   {%- if values | length == 0 -%}
@@ -20,25 +22,6 @@
       {%- endfor -%}
     )
   {%- endif -%}
-{%- endmacro %}
-
-{#- The median of a column (an aggregate). -#}
-{% macro voiso_median(column) -%}
-  {{ return(adapter.dispatch('voiso_median', 'dbt_voiso')(column)) }}
-{%- endmacro %}
-
-{% macro default__voiso_median(column) -%}
-  percentile_cont(0.5) within group (order by {{ column }})
-{%- endmacro %}
-
-{% macro duckdb__voiso_median(column) -%}
-  median({{ column }})
-{%- endmacro %}
-
-{#- BigQuery's exact percentile is a window function only: its approximate quantiles
-    (the median within about 1% of the ranks). -#}
-{% macro bigquery__voiso_median(column) -%}
-  approx_quantiles({{ column }}, 2)[offset(1)]
 {%- endmacro %}
 
 {#- A share, NULL when there is nothing to divide by. -#}
@@ -84,6 +67,13 @@
     strpos(json_serialize({{ column }}), '{{ value | tojson | replace("'", "''") }}') > 0{{ " or " if not loop.last }}
     {%- endfor -%}
   ), false)
+{%- endmacro %}
+
+{#- Spark's JSON reader loads a list as array<string>. -#}
+{% macro spark__voiso_has_any(column, values) -%}
+  coalesce(arrays_overlap({{ column }}, array(
+    {%- for value in values -%}'{{ value | replace("'", "''") }}'{{ ", " if not loop.last }}{%- endfor -%}
+  )), false)
 {%- endmacro %}
 
 {% macro default__voiso_has_any(column, values) -%}

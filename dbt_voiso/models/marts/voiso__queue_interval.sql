@@ -6,7 +6,7 @@
     adds up and reads. -#}
 {{ dbt_voiso.voiso_incremental_grain_config('interval_start_utc') }}
 {%- set interval_seconds = (var('voiso_interval_minutes', 15) | int) * 60 -%}
-with recursive contacts as (
+{{ dbt_voiso.voiso_with_recursive() }} contacts as (
     {{ dbt_voiso.voiso_queue_contacts(dbt_voiso.voiso_grain_rebuilt('interval_start_utc', [ref('voiso__calls'), ref('voiso__conversations')])) }}
 ),
 

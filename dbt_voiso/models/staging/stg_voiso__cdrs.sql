@@ -40,10 +40,10 @@ with versions as (
         cast(started_at as {{ dbt.type_timestamp() }}) as started_at,
         cast(ended_at as {{ dbt.type_timestamp() }}) as ended_at,
         cast(cost as {{ dbt_voiso.voiso_type_double() }}) as cost,
-        {{ dbt_voiso.voiso_source_column('user') }} as user_json,
-        {{ dbt_voiso.voiso_source_column('from') }} as from_json,
-        {{ dbt_voiso.voiso_source_column('to') }} as to_json,
-        {{ dbt_voiso.voiso_source_column('data') }} as data_json,
+        {{ dbt_voiso.voiso_landed_json(dbt_voiso.voiso_source_column('user')) }} as user_json,
+        {{ dbt_voiso.voiso_landed_json(dbt_voiso.voiso_source_column('from')) }} as from_json,
+        {{ dbt_voiso.voiso_landed_json(dbt_voiso.voiso_source_column('to')) }} as to_json,
+        {{ dbt_voiso.voiso_landed_json(dbt_voiso.voiso_source_column('data')) }} as data_json,
         tags,
         cast({{ loaded }} as {{ dbt.type_timestamp() }}) as loaded_at,
         row_number() over (
@@ -52,10 +52,7 @@ with versions as (
         ) as version_rank
     from {{ source_relation }}
     {%- if is_incremental() %}
-    {#- Every version of each CDR to build again, so that the latest still wins; the
-        earliest start among them (a constant) spares DuckDB reading older rows. #}
-    where cast(id as {{ dbt.type_string() }}) in ({{ changed_ids }})
-        and cast(started_at as {{ dbt.type_timestamp() }}) >= {{ earliest if earliest is not none else 'null' }}
+    where {{ dbt_voiso.voiso_cdrs_to_build_again(source_relation, changed_ids, earliest) }}
     {%- endif %}
 ),
 
