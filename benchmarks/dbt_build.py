@@ -3,6 +3,7 @@
     .venv/bin/python -m benchmarks.dbt_build                 # 1,000,000 CDRs
     .venv/bin/python -m benchmarks.dbt_build --records 20000 --keep /tmp/bench
     .venv/bin/python -m benchmarks.dbt_build --records 100000 --engine snowflake  # fakesnow
+    .venv/bin/python -m benchmarks.dbt_build --records 100000 --engine bigquery  # bqemulator
     .venv/bin/python -m benchmarks.dbt_build --records 100000 --engine spark
 
 The simulator's realistic CDRs (30 days ending on a weekday at 15:00 UTC, the afternoon
@@ -41,6 +42,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from benchmarks.bigquery import CDRS as BIGQUERY_CDRS
+from benchmarks.bigquery import DBT_BIGQUERY, BigQuery, bqemulator_server
 from benchmarks.snowflake import CDRS as SNOWFLAKE_CDRS
 from benchmarks.snowflake import DBT_SNOWFLAKE, Snowflake, fakesnow_server
 from voiso_simulator.data import Dataset, DatasetSpec, iso_ms, parse_iso
@@ -155,7 +158,7 @@ def duckdb(database: Path, script: str) -> str:
 
 
 def dbt(
-    database: Path | int | Snowflake | Spark,
+    database: Path | int | Snowflake | Spark | BigQuery,
     target: Path,
     *args: str,
     schema: str = "voiso_analytics",
@@ -165,9 +168,12 @@ def dbt(
 
     `database`: a DuckDB file, the port of a PostgreSQL on loopback (dbt-postgres, the
     profile's other defaults: database `voiso`, user `postgres`), a fakesnow server
-    (dbt-snowflake), or a Spark (dbt-spark)."""
+    (dbt-snowflake), a Spark (dbt-spark), or a bqemulator server (dbt-bigquery)."""
     if isinstance(database, Snowflake):
         executable = DBT_SNOWFLAKE
+        warehouse = database.env(schema)
+    elif isinstance(database, BigQuery):
+        executable = DBT_BIGQUERY
         warehouse = database.env(schema)
     elif isinstance(database, Spark):
         executable = DBT_SPARK
@@ -291,6 +297,14 @@ class Result:
     spark: Spark | None = None  # the Spark warehouse (engine spark)
 
 
+def load_server(server: Snowflake | BigQuery, path: Path) -> None:
+    """Upsert a file of CDRs into a server's `cdrs`, as its loader would."""
+    if isinstance(server, Snowflake):
+        server.load(path, "CDRS", SNOWFLAKE_CDRS, now())
+    else:
+        server.load(path, "cdrs", BIGQUERY_CDRS, now())
+
+
 def now() -> str:
     """The time, as a loader stamps its batch (naive UTC)."""
     return datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
@@ -349,7 +363,8 @@ def run(
     `after_full`: called after the full build (to read it); `floor`: time a run of no
     model too (else its time is 0). `engine`: `duckdb` (a file shaped like
     target-duckdb's), `snowflake` (fakesnow's server, tables shaped like
-    target-snowflake's: benchmarks/snowflake.py) or `spark` (target-jsonl's files)."""
+    target-snowflake's: benchmarks/snowflake.py), `bigquery` (bqemulator's server:
+    benchmarks/bigquery.py) or `spark` (target-jsonl's files)."""
     spec = spec or DatasetSpec(
         records=records, seed=11, start=START, span_days=30, burst=0, profile="realistic"
     )
@@ -359,14 +374,16 @@ def run(
     spark = Spark(folder) if engine == "spark" else None
     chosen = ("--vars", json.dumps(options)) if options else ()
     with ExitStack() as stack:
-        warehouse: Path | Snowflake | Spark = database
-        if engine == "snowflake":
+        warehouse: Path | Snowflake | Spark | BigQuery = database
+        if engine in ("snowflake", "bigquery"):
             if directory:
                 raise ValueError("directory rows: engines duckdb and spark only")
-            server = stack.enter_context(fakesnow_server())
+            server = stack.enter_context(
+                fakesnow_server() if engine == "snowflake" else bqemulator_server()
+            )
             warehouse = server
             write_rows(folder / "first.json", land.first)
-            server.load(folder / "first.json", "CDRS", SNOWFLAKE_CDRS, now())
+            load_server(server, folder / "first.json")
         elif spark:
             warehouse = spark
             shutil.rmtree(spark.folder / "spark", ignore_errors=True)
@@ -387,9 +404,9 @@ def run(
         full = dbt(warehouse, folder, "run", "--full-refresh", *chosen)
         if after_full:
             after_full()
-        if isinstance(warehouse, Snowflake):
+        if isinstance(warehouse, Snowflake | BigQuery):
             write_rows(folder / "hour.json", land.hour)
-            warehouse.load(folder / "hour.json", "CDRS", SNOWFLAKE_CDRS, now())
+            load_server(warehouse, folder / "hour.json")
         elif spark:
             spark.land("cdrs", land.hour, suffix=HOUR_SUFFIX)
         else:
@@ -400,10 +417,14 @@ def run(
             dbt(warehouse, folder, "run", "--select", "tag:voiso_no_such_tag") if floor else 0.0
         )
         full_models, incremental_models = ELAPSED[-3:-1] if floor else ELAPSED[-2:]
+        staged = len(land.first) + land.new_cdrs
         if isinstance(warehouse, Snowflake):
             ((staged,),) = warehouse.sql("SELECT count(*) FROM VOISO_ANALYTICS.STG_VOISO__CDRS")
-            if staged != len(land.first) + land.new_cdrs:  # the builds took every CDR
-                raise RuntimeError(f"{staged} CDRs staged of {len(land.first) + land.new_cdrs}")
+        elif isinstance(warehouse, BigQuery):
+            ((row,),) = warehouse.query("SELECT count(*) AS n FROM voiso_analytics.stg_voiso__cdrs")
+            staged = row["n"]
+        if staged != len(land.first) + land.new_cdrs:  # the builds took every CDR
+            raise RuntimeError(f"{staged} CDRs staged of {len(land.first) + land.new_cdrs}")
     return Result(
         cdrs=len(land.first) + land.new_cdrs, new_cdrs=land.new_cdrs,
         changed_cdrs=land.changed_cdrs, callbacks=land.callbacks,
@@ -419,7 +440,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--records", type=int, default=1_000_000)
     parser.add_argument("--keep", type=Path, help="build in this folder and keep it")
-    parser.add_argument("--engine", choices=("duckdb", "snowflake", "spark"), default="duckdb")
+    parser.add_argument(
+        "--engine", choices=("duckdb", "snowflake", "bigquery", "spark"), default="duckdb"
+    )
     args = parser.parse_args()
     folder = args.keep or Path(tempfile.mkdtemp(prefix="dbt-bench-"))
     result = run(args.records, folder, engine=args.engine)

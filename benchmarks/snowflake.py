@@ -18,10 +18,6 @@ table from this tap's SCHEMA (its connector's types, read from its source):
 
 from __future__ import annotations
 
-import json
-import signal
-import socket
-import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,29 +25,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from benchmarks.servers import free_port, local_server, run_client, typed
+
 ROOT = Path(__file__).resolve().parents[1]
 FAKESNOW = ROOT / ".venv-fakesnow" / "bin"
 DBT_SNOWFLAKE = ROOT / ".meltano" / "utilities" / "dbt-snowflake" / "venv" / "bin" / "dbt"
 DATABASE = "VOISO_DB"  # (a schema VOISO in a database VOISO is ambiguous to fakesnow)
 # target-snowflake's column types for the tap's streams (the columns dbt_voiso reads
 # and the rest of `cdrs`): name, Snowflake type.
-CDRS = (
-    ("ID", "VARCHAR(36)"), ("TYPE", "VARCHAR"), ("SUBTYPE", "VARCHAR"),
-    ("DISPOSITION", "VARCHAR"), ("FROM", "VARIANT"), ("TO", "VARIANT"), ("USER", "VARIANT"),
-    ("COST", "DOUBLE"), ("TAGS", "VARIANT"), ("STARTED_AT", "TIMESTAMP_NTZ"),
-    ("ENDED_AT", "TIMESTAMP_NTZ"), ("DATA", "VARIANT"),
-)  # fmt: skip
-USERS = (
-    ("ID", "VARCHAR"), ("NAME", "VARCHAR"), ("EMAIL", "VARCHAR"), ("SIP_ACCOUNT", "VARCHAR"),
-    ("EXTENSION", "VARCHAR"), ("CALLER_ID", "VARCHAR"), ("EMPLOYEE_ID", "VARCHAR"),
-    ("TIMEZONE", "VARCHAR"), ("SECURITY_ACCESS_GROUP", "VARIANT"), ("TEAMS", "VARIANT"),
-    ("SUPERVISED_TEAMS", "VARIANT"),
-)  # fmt: skip
-CAMPAIGNS = (
-    ("ID", "NUMBER"), ("NAME", "VARCHAR"), ("STATUS", "VARCHAR"), ("STRATEGY", "VARCHAR"),
-    ("DIAL_LEVEL", "DOUBLE"), ("MAX_DIAL_TIME", "NUMBER"), ("CREATED_AT", "TIMESTAMP_NTZ"),
-    ("UPDATED_AT", "TIMESTAMP_NTZ"),
-)  # fmt: skip
+TYPES = {
+    "uuid": "VARCHAR(36)", "string": "VARCHAR", "integer": "NUMBER", "number": "DOUBLE",
+    "date-time": "TIMESTAMP_NTZ", "json": "VARIANT",
+}  # fmt: skip
+CDRS, USERS, CAMPAIGNS = (typed(s, TYPES, upper=True) for s in ("cdrs", "users", "campaigns"))
 SDC = (
     ("_SDC_EXTRACTED_AT", "TIMESTAMP_NTZ"), ("_SDC_RECEIVED_AT", "TIMESTAMP_NTZ"),
     ("_SDC_BATCHED_AT", "TIMESTAMP_NTZ"), ("_SDC_DELETED_AT", "TIMESTAMP_NTZ"),
@@ -177,13 +163,7 @@ class Snowflake:
 
     def _client(self, request: dict[str, Any]) -> dict[str, Any]:
         request = {"port": self.port, "database": self.database, **request}
-        result = subprocess.run(
-            [str(FAKESNOW / "python"), "-c", CLIENT, json.dumps(request)],
-            capture_output=True, text=True, check=False,
-        )  # fmt: skip
-        if result.returncode:
-            raise RuntimeError(result.stderr[-3000:])
-        return json.loads(result.stdout)
+        return run_client(FAKESNOW / "python", CLIENT, request)
 
     def env(self, schema: str) -> dict[str, str]:
         """The dbt-snowflake utility's settings that point it at this server."""
@@ -200,30 +180,9 @@ class Snowflake:
 def fakesnow_server() -> Iterator[Snowflake]:
     """fakesnow's server (`fakesnow -s`, in-memory, every session sharing its databases)
     on a free loopback port until the block ends, with database `VOISO_DB`."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    process = subprocess.Popen(
-        [str(FAKESNOW / "fakesnow"), "-s", "--host", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("fakesnow's server did not start") from None
-                time.sleep(0.2)
+    port = free_port()
+    command = [str(FAKESNOW / "fakesnow"), "-s", "--host", "127.0.0.1", "-p", str(port)]
+    with local_server(command, port, "fakesnow's server", wait=60):
         server = Snowflake(port)
         server.sql(f"CREATE DATABASE IF NOT EXISTS {DATABASE}")
         yield server
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()

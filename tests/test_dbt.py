@@ -507,7 +507,13 @@ def test_meltano_yml_declares_the_dbt_utilities_inline():
     utilities = {
         u["name"]: u for u in project["plugins"]["utilities"] if u["name"].startswith("dbt-")
     }
-    assert set(utilities) == {"dbt-duckdb", "dbt-postgres", "dbt-snowflake", "dbt-spark"}
+    assert set(utilities) == {
+        "dbt-duckdb",
+        "dbt-postgres",
+        "dbt-snowflake",
+        "dbt-spark",
+        "dbt-bigquery",
+    }
     for utility in utilities.values():
         assert {"namespace", "pip_url", "executable", "commands", "settings"} <= utility.keys()
         assert "variant" not in utility

@@ -113,7 +113,7 @@ from periods
         )
 {%- endmacro %}
 
-{#- BigQuery's `week` starts on Sunday. -#}
+{#- BigQuery's `week` starts on Sunday: weeks that start on Monday. -#}
 {% macro bigquery__voiso_period_week(local_date) -%}
-  date_trunc({{ local_date }}, isoweek)
+  cast(date_trunc({{ local_date }}, week(monday)) as date)
 {%- endmacro %}

@@ -1,4 +1,4 @@
-"""`dbt compile` of dbt_voiso for a warehouse no test can reach (BigQuery, Redshift).
+"""`dbt compile` of dbt_voiso for a warehouse no test can reach (Redshift).
 
 Run with the dbt of `.venv-dbt-compile` (scripts/setup): `python dbt_compile_offline.py
 TARGET INCREMENTAL [dbt args...]`. dbt asks the warehouse, while it compiles, whether a
