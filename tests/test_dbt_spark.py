@@ -19,7 +19,6 @@ target-jsonl and the `dbt-spark` utility's `create-sources` and `build` over its
 from __future__ import annotations
 
 import json
-import math
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ from typing import Any
 import pytest
 
 from benchmarks import dbt_build
+from tests import engines
 from tests.conftest import sim_server
 from tests.test_dbt import duckdb_rows
 from tests.test_dbt_clocks_forward import ZONE
@@ -105,50 +105,18 @@ def without_nulls(value: Any, ids_as_text: bool = False) -> Any:
     return value
 
 
-BOOKKEEPING = frozenset({"dbt_built_at"})  # the time of the build that wrote a row
-TOLERANCE = 1e-6
-
-
-def normal_row(row: dict[str, Any]) -> dict[str, Any]:
-    """A row as the engines are compared: bookkeeping left out, JSON text parsed."""
-    return {
-        column: without_nulls(json.loads(value), column.endswith("teams_json"))
-        if column.endswith("_json") and value
-        else value
-        for column, value in row.items()
-        if column not in BOOKKEEPING
-    }
-
-
-def order(row: dict[str, Any]) -> tuple[str, ...]:
-    """A sort key that both engines' rows share (floats rounded, so that 1e-12 apart
-    still sort alike)."""
-    return tuple(
-        f"{row[c]:.6f}" if isinstance(row[c], float) else json.dumps(row[c], sort_keys=True)
-        for c in sorted(row)
-    )
-
-
-def same(a: Any, b: Any) -> bool:
-    if isinstance(a, float) or isinstance(b, float):
-        return a is not None and b is not None and math.isclose(a, b, rel_tol=0, abs_tol=TOLERANCE)
-    return bool(a == b)
-
-
-def differences(got: list[dict[str, Any]], want: list[dict[str, Any]]) -> list[str]:
-    """How one model's rows differ from another build's (empty: equal row for row)."""
-    left = sorted(map(normal_row, got), key=order)
-    right = sorted(map(normal_row, want), key=order)
-    if left and right and set(left[0]) != set(right[0]):
-        return [f"columns differ: {sorted(set(left[0]) ^ set(right[0]))}"]
-    if len(left) != len(right):
-        return [f"{len(left)} rows, not {len(right)}"]
-    found = []
-    for a, b in zip(left, right, strict=True):
-        differ = {c: (a[c], w) for c, w in b.items() if not same(a[c], w)}
-        if differ:
-            found.append(f"{differ} in {b}")
-    return found[:5]
+def comparable(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows with their JSON text parsed and null fields left out (see without_nulls),
+    for tests/engines.py to compare."""
+    return [
+        {
+            column: without_nulls(json.loads(value), column.endswith("teams_json"))
+            if column.endswith("_json") and isinstance(value, str) and value
+            else value
+            for column, value in row.items()
+        }
+        for row in rows
+    ]
 
 
 @pytest.mark.parametrize("model", MODELS)
@@ -157,7 +125,8 @@ def test_every_model_on_spark_equals_duckdb(
     duckdb: Built, spark: tuple[dbt_build.Result, Built], stage: str, model: str
 ) -> None:
     assert duckdb[stage][model]  # every model has rows in this data set
-    assert not differences(spark[1][stage][model], duckdb[stage][model])
+    got, want = spark[1][stage][model], duckdb[stage][model]
+    assert engines.differences(comparable(got), comparable(want)) == []
 
 
 def test_the_data_crosses_the_night_and_the_hour_changed_cdrs(
